@@ -1,0 +1,7 @@
+"""qsnn-qiskit: hybrid spiking-quantum neural networks on Qiskit."""
+from .circuits import Ansatz, build_ansatz
+from .models import SQDRCNN
+from .qnn import QuantumLayer
+
+__all__ = ["Ansatz", "QuantumLayer", "SQDRCNN", "build_ansatz"]
+__version__ = "0.1.0"

@@ -1,0 +1,64 @@
+"""Spike coding of images: weighted phase coding (Kim et al. 2018) as used by SQDR-CNN."""
+from __future__ import annotations
+
+import torch
+
+#: The reference code scales pixels by this so that 1.0 stays representable in K binary digits.
+REFERENCE_SCALE = 255.0 / 256.0
+
+
+def phase_weights(T: int, K: int) -> torch.Tensor:
+    """Weight of the spike at each step: w(t) = 2^-(1 + ((t-1) mod K)) for t = 1..T, shape (T,)."""
+    _check_steps(T, K)
+    return torch.tensor([2.0 ** -(1 + (t % K)) for t in range(T)])
+
+
+def phase_encode(images: torch.Tensor, T: int = 10, K: int = 8,
+                 scale: float = REFERENCE_SCALE) -> torch.Tensor:
+    """Weighted phase coding: the K spikes of one period are the binary digits of the pixel value.
+
+    Args:
+        images: (batch, channels, H, W) with values in [0, 1].
+        T: time steps (spikes emitted); after K steps the period repeats.
+        K: phases per period (binary digits of precision).
+        scale: pixels are multiplied by this first (255/256 by default, as the reference).
+
+    Returns:
+        spikes in {0, 1}, shape (T, batch, channels, H, W), same dtype and device as ``images``.
+        ``sum_t phase_weights(T, K)[t] * spikes[t]`` over one period is ``scale * images`` rounded
+        down to a multiple of 2^-K. The residual being coded is local to this call, so nothing
+        carries over from one forward to the next.
+    """
+    _check_steps(T, K)
+    if images.ndim != 4:
+        raise ValueError(f"images must have shape (batch, channels, H, W); got {tuple(images.shape)}")
+    if not torch.isfinite(images).all() or images.min() < 0 or images.max() > 1:
+        raise ValueError("image values must be finite and in [0, 1]; got values in "
+                         f"[{images.min().item():.4g}, {images.max().item():.4g}]")
+    residual = images * scale
+    digits = []
+    for k in range(K):
+        weight = 2.0 ** -(k + 1)
+        spike = (residual >= weight).to(images.dtype)
+        residual = residual - weight * spike
+        digits.append(spike)
+    return torch.stack([digits[t % K] for t in range(T)])
+
+
+def rate_encode(images: torch.Tensor, T: int = 10, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Rate (Bernoulli) coding: a pixel of value p spikes with probability p at each step.
+
+    images: (batch, channels, H, W) in [0, 1] -> spikes (T, batch, channels, H, W).
+    """
+    _check_steps(T, 1)
+    if not torch.isfinite(images).all() or images.min() < 0 or images.max() > 1:
+        raise ValueError("image values must be finite and in [0, 1]")
+    probs = images.unsqueeze(0).expand(T, *images.shape)
+    return torch.bernoulli(probs, generator=generator)
+
+
+def _check_steps(T: int, K: int) -> None:
+    if isinstance(T, bool) or not isinstance(T, int) or T < 1:
+        raise ValueError(f"T (time steps) must be an integer >= 1; got {T!r}")
+    if isinstance(K, bool) or not isinstance(K, int) or K < 1:
+        raise ValueError(f"K (phases per period) must be an integer >= 1; got {K!r}")

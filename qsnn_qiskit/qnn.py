@@ -1,0 +1,48 @@
+"""The quantum layer: one torch Parameter of circuit weights, executed by a chosen engine."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from .circuits import Ansatz
+from .engines import make_engine
+from .init import init_weights
+
+
+class QuantumLayer(nn.Module):
+    """An ansatz as a torch layer: ``layer(x)`` with x (batch, n_inputs) -> (batch, n_outputs).
+
+    Args:
+        ansatz: the circuit, its input and weight parameters and its observables.
+        engine: where it executes (``qsnn_qiskit.engines.ENGINES``); a run-time choice only.
+        init: weight initialisation scheme (``qsnn_qiskit.init.INIT_SCHEMES``).
+        seed: seed of the initial weights (``None``: fresh randomness).
+        **engine_options: passed to the engine (for Aer: ``device``, ``method``, ``seed``).
+
+    ``layer.weight`` (n_weights,) is the only state; ``state_dict`` is the same for every engine, so
+    a layer trained on one engine loads into another.
+    """
+
+    def __init__(self, ansatz: Ansatz, engine: str = "aer", init: str = "normal_2pi",
+                 seed: int | None = None, **engine_options: Any) -> None:
+        super().__init__()
+        self.ansatz = ansatz
+        self.weight = nn.Parameter(init_weights(ansatz.n_weights, init, seed))
+        self.engine_name = engine
+        self._engine = make_engine(engine, ansatz, **engine_options)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 2:
+            raise ValueError(f"quantum layer input must have shape (batch, {self.ansatz.n_inputs}); "
+                             f"got {tuple(x.shape)}")
+        self.ansatz.check_features(x.shape[1])
+        if not torch.isfinite(x).all():
+            raise ValueError("quantum layer input contains NaN or Inf; circuit angles must be finite")
+        return self._engine(x, self.weight)
+
+    def extra_repr(self) -> str:
+        a = self.ansatz
+        return (f"ansatz={a.name!r}, qubits={a.n_qubits}, inputs={a.n_inputs}, "
+                f"weights={a.n_weights}, outputs={a.n_outputs}, engine={self.engine_name!r}")
