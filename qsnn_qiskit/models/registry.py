@@ -1,0 +1,25 @@
+"""Models by name, for configs, checkpoints and `qsnn train --model NAME`."""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+from torch import nn
+
+from .._options import check_options
+from .sqdrcnn import SQDRCNN
+
+#: name -> model class; its constructor's keyword arguments are the model's configuration.
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "sqdrcnn": SQDRCNN,
+}
+
+
+def build_model(name: str, **config: Any) -> nn.Module:
+    """Build model ``name`` from keyword configuration (as stored in a run directory's config)."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; known: {', '.join(sorted(MODELS))}")
+    cls = MODELS[name]
+    if not any(p.kind == p.VAR_KEYWORD for p in inspect.signature(cls).parameters.values()):
+        check_options(cls, config, f"model {name!r}")
+    return cls(**config)
