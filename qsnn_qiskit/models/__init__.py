@@ -1,5 +1,9 @@
 """Whole hybrid models of the source papers, and a registry of them by name."""
+from .dsqnet import DSQNet, DressedQuantumNet
+from .ppfqsnn import PPFQSNN
 from .registry import MODELS, build_model
+from .spiking_mlp import SpikingMLP, pretrain_spiking_mlp
 from .sqdrcnn import SQDRCNN, count_trainable
 
-__all__ = ["MODELS", "SQDRCNN", "build_model", "count_trainable"]
+__all__ = ["DSQNet", "DressedQuantumNet", "MODELS", "PPFQSNN", "SQDRCNN", "SpikingMLP", "build_model",
+           "count_trainable", "pretrain_spiking_mlp"]

@@ -7,11 +7,15 @@ from typing import Any, Callable
 from torch import nn
 
 from .._options import check_options
+from .dsqnet import DSQNet
+from .ppfqsnn import PPFQSNN
 from .sqdrcnn import SQDRCNN
 
 #: name -> model class; its constructor's keyword arguments are the model's configuration.
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "sqdrcnn": SQDRCNN,
+    "dsqnet": DSQNet,
+    "ppfqsnn": PPFQSNN,
 }
 
 

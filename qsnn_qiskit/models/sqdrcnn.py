@@ -32,7 +32,7 @@ class SQDRCNN(nn.Module):
 
     def __init__(self, n_qubits: int = 9, blocks: int = 2, ansatz: str = "reupload",
                  n_classes: int = 10, in_channels: int = 1, T: int = 10, K: int = 8,
-                 engine: str = "aer", init: str = "normal_2pi", seed: int | None = None,
+                 engine: str = "torch", init: str = "normal_2pi", seed: int | None = None,
                  relu_logits: bool = False, ansatz_options: dict[str, Any] | None = None,
                  **engine_options: Any) -> None:
         super().__init__()
