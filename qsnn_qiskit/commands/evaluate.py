@@ -1,0 +1,49 @@
+"""`qsnn evaluate RUN_DIR`: accuracy, per-class accuracy and confusion matrix of a trained run."""
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from ..data import BatchLoader, load_dataset
+from ..runs import CHECKPOINT, load_run
+from ..train import evaluate
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate", help="accuracy, per-class accuracy and confusion matrix of a run",
+        description="Load the last checkpoint of a `qsnn train` run and evaluate it on the validation "
+                    "split of its dataset (or of --dataset, with the run's class selection).")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by `qsnn train`")
+    p.add_argument("--dataset", help="evaluate on this dataset instead of the run's (default, mnist, "
+                                     "fashion-mnist, kmnist, idx, idx:PATH)")
+    p.add_argument("--data-dir", help="folder of the dataset (torchvision root or IDX folder)")
+    p.add_argument("--engine", help="run the circuit on this engine instead of the run's (e.g. aer)")
+    p.add_argument("--checkpoint", help=f"checkpoint file (default RUN_DIR/{CHECKPOINT.as_posix()})")
+    p.add_argument("--batch-size", type=int, default=64, help="images per batch (default 64)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be an integer >= 1; got {args.batch_size}")
+    overrides = {"engine": args.engine} if args.engine else {}
+    model, config = load_run(args.run_dir, args.checkpoint, **overrides)
+    settings = config["settings"]
+    dataset = args.dataset or settings["dataset"]
+    data_dir = args.data_dir if args.dataset or args.data_dir else settings["data_dir"]
+    data = load_dataset(dataset, data_dir, classes=settings["classes"], limit=settings["limit"])
+    result = evaluate(model, BatchLoader(data.val, args.batch_size), data.n_classes)
+    names = data.class_names
+    print(f"{args.run_dir}: {config['model']} on {data.name} validation split ({len(data.val)} images)")
+    print(f"accuracy {100 * result.accuracy:.2f}%  loss {result.loss:.4f}")
+    print("per-class accuracy:")
+    for name, acc, total in zip(names, result.per_class_accuracy, result.confusion.sum(1)):
+        print(f"  {name:>12}  {'-' if np.isnan(acc) else f'{100 * acc:6.2f}%'}  ({total} images)")
+    width = max(5, max(len(n) for n in names) + 1)
+    print("confusion matrix (rows: true, columns: predicted):")
+    print(" " * width + "".join(f"{n[:width - 1]:>{width}}" for n in names))
+    for name, row in zip(names, result.confusion):
+        print(f"{name[:width - 1]:>{width}}" + "".join(f"{int(v):>{width}}" for v in row))
+    return 0

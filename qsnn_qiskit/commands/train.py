@@ -1,0 +1,130 @@
+"""`qsnn train`: train a model into a run directory, or continue one with --resume."""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+from ..data import DATASETS
+from ..init import INIT_SCHEMES
+from ..models import MODELS, count_trainable
+from ..train import OPTIMIZERS, SCHEDULES, TrainSettings, default_engine, resume_run, start_run
+
+SETTINGS = {f.name for f in fields(TrainSettings)}
+_DEFAULTS = TrainSettings()
+
+
+def parse_classes(text: str | list[int]) -> list[int]:
+    """``"0,1,2"`` (or a list from TOML) -> [0, 1, 2]; ``ValueError`` on anything else."""
+    if isinstance(text, list):
+        return text
+    try:
+        return [int(part) for part in str(text).split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(f"--classes must be comma-separated labels such as 0,1,2; got {text!r}") from None
+
+
+def _classes_arg(text: str) -> list[int]:
+    try:
+        return parse_classes(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train", help="train a model into a run directory (or --resume one)",
+        description="Train a hybrid spiking-quantum model. Every epoch writes an atomic checkpoint, a "
+                    "row of metrics.csv and TensorBoard scalars into the run directory; at the end the "
+                    "loss/accuracy curves and the validation confusion matrix are saved as PNG. Settings "
+                    "come from the flags, then a --config TOML file (keys are the flag names), then the "
+                    "defaults. With no flags it trains SQDR-CNN 2b-9q on the embedded MNIST subset.",
+        argument_default=argparse.SUPPRESS)
+    d = _DEFAULTS
+    p.add_argument("--model", help=f"model: {', '.join(MODELS)} (default {d.model})")
+    p.add_argument("--dataset", help=f"dataset: {', '.join(n for n in DATASETS if n != 'idx')}, idx (a folder of "
+                                     f"IDX files given by --data-dir) or idx:PATH (default {d.dataset}: "
+                                     "3,000 MNIST digits shipped in the package, split 80/20)")
+    p.add_argument("--data-dir", help="where torchvision datasets live (default ./data), or the IDX folder")
+    p.add_argument("--download", action="store_true", help="download a torchvision dataset if missing (network)")
+    p.add_argument("--classes", type=_classes_arg, help="keep only these labels, e.g. 0,1,2,3,4; they become 0..k-1")
+    p.add_argument("--limit", type=int, help="use at most N training images (and N/4 validation images)")
+    p.add_argument("--ansatz", help="circuit: reupload, hea or sqnn (default: the model's, reupload)")
+    p.add_argument("--qubits", type=int, help="number of qubits (default: the model's, 9)")
+    p.add_argument("--blocks", type=int, help="re-upload blocks / layers (default: the model's, 2)")
+    p.add_argument("--epochs", type=int, help=f"training epochs (default {d.epochs})")
+    p.add_argument("--batch-size", type=int, help=f"images per batch (default {d.batch_size})")
+    p.add_argument("--lr", type=float, help=f"learning rate (peak rate for onecycle; default {d.lr})")
+    p.add_argument("--weight-decay", type=float, help=f"weight decay (default {d.weight_decay})")
+    p.add_argument("--optimizer", help=f"{', '.join(OPTIMIZERS)} (default {d.optimizer}, betas 0.9/0.999)")
+    p.add_argument("--schedule", help=f"learning-rate schedule, stepped per batch: {', '.join(SCHEDULES)} "
+                                      "(default constant; restarts for sgdr)")
+    p.add_argument("--init", help=f"circuit weight initialisation: {', '.join(INIT_SCHEMES)} (default: the "
+                                  "model's, normal_2pi)")
+    p.add_argument("--engine", help=f"where the circuit runs (default {default_engine()} here)")
+    p.add_argument("--noise", help="train under noise, as comma-separated channel=probability pairs: "
+                                   "bit_flip, depolarizing, amplitude_damping, two_qubit_depolarizing "
+                                   "(e.g. bit_flip=0.02,depolarizing=0.03,amplitude_damping=0.02), or "
+                                   "'reference' for the reference code's placement")
+    p.add_argument("--noise-backend", metavar="NAME", help="train under a fake IBM backend's calibrated "
+                                                             "noise, e.g. fake_torino")
+    p.add_argument("--device", help=f"torch device: cpu or cuda (default {d.device})")
+    p.add_argument("--seed", type=int, help=f"seed of initialisation, shuffling and flips (default {d.seed})")
+    p.add_argument("--run-dir", help="new run directory (default runs/<model>-<date>-<time>)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint; "
+                                                        "takes no other settings")
+    p.add_argument("--config", metavar="FILE.toml", help="TOML file of settings, keys as the flag names "
+                                                         "(e.g. batch-size = 32); flags override it")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars (per-epoch lines only)")
+    p.set_defaults(handler=run)
+
+
+def read_toml(path: str) -> dict[str, Any]:
+    """Settings from a TOML file; keys are flag names (``batch-size`` or ``batch_size``)."""
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"config file {file} does not exist")
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{file} is not valid TOML ({err})") from None
+    settings = {key.replace("-", "_"): value for key, value in raw.items()}
+    unknown = sorted(k for k in raw if k.replace("-", "_") not in SETTINGS)
+    if unknown:
+        raise ValueError(f"{file}: unknown setting(s) {', '.join(unknown)}; known: "
+                         f"{', '.join(sorted(s.replace('_', '-') for s in SETTINGS))}")
+    if "classes" in settings:
+        settings["classes"] = parse_classes(settings["classes"])
+    return settings
+
+
+def run(args: argparse.Namespace) -> int:
+    given = {k: v for k, v in vars(args).items() if k in SETTINGS}
+    progress = not getattr(args, "no_progress", False)
+    if getattr(args, "resume", None):
+        if given or getattr(args, "config", None):
+            extra = sorted("--" + k.replace("_", "-") for k in given) + (["--config"] if getattr(args, "config", None) else [])
+            raise ValueError(f"--resume continues a run with its stored settings; drop {', '.join(extra)}")
+        trainer = resume_run(args.resume)
+        run_dir = Path(args.resume)
+        print(f"resuming {run_dir} after epoch {len(trainer.history)} of {trainer.settings.epochs}")
+    else:
+        toml = read_toml(args.config) if getattr(args, "config", None) else {}
+        settings = TrainSettings(**{**toml, **given})
+        trainer, run_dir = start_run(settings, command=["qsnn", *sys.argv[1:]])
+        print(f"run directory {run_dir}")
+    s, data = trainer.settings, trainer.data
+    print(f"{s.model}: {count_trainable(trainer.model)} trainable parameters, engine {s.engine}, device "
+          f"{s.device}; {data.name}: {len(data.train)} training / {len(data.val)} validation images, "
+          f"{data.n_classes} classes")
+    final = trainer.fit(run_dir, progress=progress)
+    print(f"final validation accuracy {100 * final.accuracy:.2f}% ({len(trainer.history)} epochs); "
+          f"run directory {run_dir}")
+    return 0

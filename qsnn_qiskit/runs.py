@@ -1,0 +1,155 @@
+"""The run directory of `qsnn train`, and ``load_run`` to get a trained model back from it.
+
+Layout (paths relative to the run directory)::
+
+    config.json              model name, full model config, resolved settings, data description
+    metrics.csv              one row per finished epoch
+    checkpoints/last.pt      the last finished epoch (model, optimiser, schedule, RNG states, history)
+    tensorboard/             TensorBoard event files
+    plots/curves.png         loss and accuracy per epoch (written when training ends)
+    plots/confusion.png      validation confusion matrix (written when training ends)
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from torch import nn
+
+from .checkpoint import load_checkpoint
+from .models import build_model
+
+if TYPE_CHECKING:
+    from .data import DataBundle
+    from .train import TrainSettings
+
+CONFIG = "config.json"
+METRICS = "metrics.csv"
+CHECKPOINT = Path("checkpoints") / "last.pt"
+TENSORBOARD_DIR = "tensorboard"
+CURVES_PLOT = Path("plots") / "curves.png"
+CONFUSION_PLOT = Path("plots") / "confusion.png"
+RUNS_ROOT = Path("runs")
+FORMAT = "qsnn-run"
+METRIC_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder, fsync and rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def new_run_path(run_dir: str | Path | None, model: str) -> Path:
+    """The folder for a new run: ``run_dir`` if it is new or empty, else ``runs/<model>-<time>``.
+
+    Raises ``ValueError`` if ``run_dir`` already holds files (use ``--resume`` to continue a run).
+    """
+    if run_dir is not None:
+        path = Path(run_dir)
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise ValueError(f"run directory {path} already exists and is not empty; choose another "
+                             f"--run-dir, or continue it with --resume {path}")
+        return path
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path, n = RUNS_ROOT / f"{model}-{stamp}", 1
+    while path.exists():
+        n += 1
+        path = RUNS_ROOT / f"{model}-{stamp}-{n}"
+    return path
+
+
+def make_config(settings: "TrainSettings", model_config: dict[str, Any], data: "DataBundle",
+                command: Sequence[str] = ()) -> dict[str, Any]:
+    """The contents of config.json."""
+    from . import __version__
+
+    return {
+        "format": FORMAT,
+        "version": 1,
+        "model": settings.model,
+        "model_config": model_config,
+        "settings": asdict(settings),
+        "data": {"dataset": data.name, "class_names": list(data.class_names), "n_classes": data.n_classes,
+                 "n_train": len(data.train), "n_val": len(data.val)},
+        "command": list(command),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "qsnn_qiskit_version": __version__,
+        "python": sys.version.split()[0],
+    }
+
+
+def create_run(path: Path, config: dict[str, Any]) -> None:
+    """Create the run directory and write its config.json."""
+    text = json.dumps(config, indent=2) + "\n"   # fails before anything is created if not JSON data
+    path.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path / CONFIG, text)
+
+
+def read_config(run_dir: str | Path) -> dict[str, Any]:
+    """config.json of a run; ``FileNotFoundError``/``ValueError`` naming the file when it is missing or bad."""
+    path = Path(run_dir) / CONFIG
+    if not path.is_file():
+        raise FileNotFoundError(f"{run_dir} is not a qsnn run directory: {path} does not exist")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not valid JSON ({err}); the run directory is damaged") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a qsnn run config (no \"format\": \"{FORMAT}\")")
+    return config
+
+
+def write_metrics(run_dir: Path, history: Sequence[dict[str, float]]) -> None:
+    """Rewrite metrics.csv from ``history`` (one row per finished epoch), atomically."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=METRIC_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in history:
+        writer.writerow({k: row[k] for k in METRIC_COLUMNS})
+    atomic_write_text(run_dir / METRICS, buffer.getvalue())
+
+
+def read_metrics(run_dir: str | Path) -> list[dict[str, float]]:
+    """metrics.csv as a list of rows, numbers parsed (``epoch`` as int)."""
+    with open(Path(run_dir) / METRICS, newline="", encoding="utf-8") as f:
+        return [{k: int(v) if k == "epoch" else float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def load_run(run_dir: str | Path, checkpoint: str | Path | None = None, **engine_overrides: Any
+             ) -> tuple[nn.Module, dict[str, Any]]:
+    """The trained model of a run (eval mode, on CPU) and its config.json.
+
+    ``engine_overrides`` replace entries of the stored model config before the model is built, for
+    example ``engine="aer"`` or ``engine="aer", method="density_matrix", noise=...`` to evaluate a
+    model trained on the fast engine under noise; the weights are the same whatever the engine.
+    ``checkpoint`` defaults to the run's ``checkpoints/last.pt``.
+    """
+    config = read_config(run_dir)
+    path = Path(checkpoint) if checkpoint is not None else Path(run_dir) / CHECKPOINT
+    state = load_checkpoint(path)
+    model = build_model(config["model"], **{**config["model_config"], **engine_overrides})
+    try:
+        model.load_state_dict(state["model"])
+    except (RuntimeError, KeyError) as err:
+        raise ValueError(f"checkpoint {path} does not fit the model of {Path(run_dir) / CONFIG} "
+                         f"({str(err).splitlines()[0]})") from None
+    model.eval()
+    return model, config
