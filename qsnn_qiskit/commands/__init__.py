@@ -1,4 +1,4 @@
 """Subcommands of `qsnn`, in the order `--help` lists them. Each module has ``register(sub)``."""
-from . import demo
+from . import bench, demo, evaluate, jobs, robustness, submit, train, transpile
 
-COMMANDS = [demo]
+COMMANDS = [demo, train, evaluate, robustness, transpile, submit, jobs, bench]

@@ -7,10 +7,14 @@ from .._options import check_options
 from ..circuits import Ansatz
 from .aer import AerEngine
 from .base import Engine
+from .runtime import RuntimeEngine
+from .torch_engine import TorchEngine
 
 #: name -> engine class; its constructor's keyword arguments are the engine's options.
 ENGINES: dict[str, Callable[..., Engine]] = {
     "aer": AerEngine,
+    "runtime": RuntimeEngine,
+    "torch": TorchEngine,
 }
 
 
