@@ -19,13 +19,17 @@ class QuantumLayer(nn.Module):
         engine: where it executes (``qsnn_qiskit.engines.ENGINES``); a run-time choice only.
         init: weight initialisation scheme (``qsnn_qiskit.init.INIT_SCHEMES``).
         seed: seed of the initial weights (``None``: fresh randomness).
-        **engine_options: passed to the engine (for Aer: ``device``, ``method``, ``seed``).
+        **engine_options: passed to the engine. torch: ``device``, ``noise``, ``precision``;
+            aer: ``device`` ("CPU"/"GPU"), ``method``, ``seed``, ``noise``, ``shots``;
+            runtime: ``target``, ``shots``, ``precision``, ``session``, ``seed``.
+            ``noise`` is a ``NoiseSpec``, an Aer ``NoiseModel``, a ``--noise`` string or a fake
+            backend name (``qsnn_qiskit.noise.as_noise_model``).
 
     ``layer.weight`` (n_weights,) is the only state; ``state_dict`` is the same for every engine, so
     a layer trained on one engine loads into another.
     """
 
-    def __init__(self, ansatz: Ansatz, engine: str = "aer", init: str = "normal_2pi",
+    def __init__(self, ansatz: Ansatz, engine: str = "torch", init: str = "normal_2pi",
                  seed: int | None = None, **engine_options: Any) -> None:
         super().__init__()
         self.ansatz = ansatz
