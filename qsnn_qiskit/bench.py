@@ -23,7 +23,6 @@ import shlex
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -35,6 +34,7 @@ from typing import Any, Callable
 import torch
 from torch.nn import functional as F
 
+from ._atomic import atomic_write
 from .circuits import build_ansatz
 from .engines import ENGINES
 from .models import SQDRCNN
@@ -325,19 +325,9 @@ def run_benchmark(out_dir: Path, plan_name: str = "full", sections: list[str] | 
     results["wall_s"] = time.perf_counter() - started
     out_dir.mkdir(parents=True, exist_ok=True)
     from .bench_report import write_plot, write_markdown   # matplotlib only when writing
-    _write_atomic(out_dir / "speed.json", lambda p: p.write_text(json.dumps(results, indent=2) + "\n"))
-    _write_atomic(out_dir / "speed.md", lambda p: p.write_text(write_markdown(results)))
-    _write_atomic(out_dir / "speed.png", lambda p: write_plot(results, p))
+    atomic_write(out_dir / "speed.json", lambda p: p.write_text(json.dumps(results, indent=2) + "\n"))
+    atomic_write(out_dir / "speed.md", lambda p: p.write_text(write_markdown(results)))
+    atomic_write(out_dir / "speed.png", lambda p: write_plot(results, p))
     return results
 
 
-def _write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
-    """Write through a temporary file in the same folder, then rename: no partial results."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

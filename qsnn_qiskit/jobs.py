@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .runs import atomic_write_text
+from ._atomic import atomic_write_text
 
 JOBS_DIR = "jobs"
 #: job states after which a job will never produce a result

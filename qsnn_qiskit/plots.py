@@ -6,6 +6,8 @@ from typing import Sequence
 
 import numpy as np
 
+from ._atomic import atomic_write
+
 
 def _pyplot():
     import matplotlib
@@ -52,7 +54,7 @@ def plot_confusion(confusion: np.ndarray, class_names: Sequence[str], path: Path
 def _save(fig, path: Path, plt) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
+    finally:
+        plt.close(fig)

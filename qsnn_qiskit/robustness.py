@@ -16,7 +16,7 @@ from torch import nn
 
 from .corruptions import CORRUPTIONS, LEVELS, SEVERITY, check_corruptions
 from .plots import _pyplot, _save
-from .runs import atomic_write_text
+from ._atomic import atomic_write_text
 
 COLUMNS = ("corruption", "level", "severity", "accuracy", "loss", "n_images")
 CLEAN = "clean"

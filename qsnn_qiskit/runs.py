@@ -14,9 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import sys
-import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -24,7 +22,9 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from torch import nn
 
+from ._atomic import atomic_write_text
 from .checkpoint import load_checkpoint
+from .data import DataBundle, load_dataset
 from .models import build_model
 
 if TYPE_CHECKING:
@@ -40,21 +40,6 @@ CONFUSION_PLOT = Path("plots") / "confusion.png"
 RUNS_ROOT = Path("runs")
 FORMAT = "qsnn-run"
 METRIC_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds")
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder, fsync and rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def new_run_path(run_dir: str | Path | None, model: str) -> Path:
@@ -131,6 +116,15 @@ def read_metrics(run_dir: str | Path) -> list[dict[str, float]]:
     """metrics.csv as a list of rows, numbers parsed (``epoch`` as int)."""
     with open(Path(run_dir) / METRICS, newline="", encoding="utf-8") as f:
         return [{k: int(v) if k == "epoch" else float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def run_dataset(config: dict[str, Any], dataset: str | None = None, data_dir: str | None = None) -> DataBundle:
+    """The data a run was trained on, with its class subset and limit; ``dataset`` (read from
+    ``data_dir``) replaces the run's own dataset, keeping the class subset."""
+    settings = config["settings"]
+    folder = data_dir if dataset or data_dir else settings["data_dir"]
+    return load_dataset(dataset or settings["dataset"], folder, classes=settings["classes"],
+                        limit=settings["limit"])
 
 
 def load_run(run_dir: str | Path, checkpoint: str | Path | None = None, **engine_overrides: Any

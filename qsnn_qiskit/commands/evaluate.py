@@ -5,8 +5,8 @@ import argparse
 
 import numpy as np
 
-from ..data import BatchLoader, load_dataset
-from ..runs import CHECKPOINT, load_run
+from ..data import BatchLoader
+from ..runs import CHECKPOINT, load_run, run_dataset
 from ..train import evaluate
 
 
@@ -30,10 +30,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--batch-size must be an integer >= 1; got {args.batch_size}")
     overrides = {"engine": args.engine} if args.engine else {}
     model, config = load_run(args.run_dir, args.checkpoint, **overrides)
-    settings = config["settings"]
-    dataset = args.dataset or settings["dataset"]
-    data_dir = args.data_dir if args.dataset or args.data_dir else settings["data_dir"]
-    data = load_dataset(dataset, data_dir, classes=settings["classes"], limit=settings["limit"])
+    data = run_dataset(config, args.dataset, args.data_dir)
     result = evaluate(model, BatchLoader(data.val, args.batch_size), data.n_classes)
     names = data.class_names
     print(f"{args.run_dir}: {config['model']} on {data.name} validation split ({len(data.val)} images)")

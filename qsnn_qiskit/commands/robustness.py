@@ -5,9 +5,9 @@ import argparse
 from pathlib import Path
 
 from ..corruptions import CORRUPTIONS, LEVELS, check_corruptions
-from ..data import BatchLoader, Split, load_dataset
+from ..data import BatchLoader, Split
 from ..robustness import FILES, evaluate_robustness, markdown_table, write_report
-from ..runs import CHECKPOINT, load_run
+from ..runs import CHECKPOINT, load_run, run_dataset
 
 
 def _names(text: str) -> list[str]:
@@ -61,10 +61,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--limit must be an integer >= 1; got {args.limit}")
     overrides = {"engine": args.engine} if args.engine else {}
     model, config = load_run(args.run_dir, args.checkpoint, **overrides)
-    settings = config["settings"]
-    dataset = args.dataset or settings["dataset"]
-    data_dir = args.data_dir if args.dataset or args.data_dir else settings["data_dir"]
-    data = load_dataset(dataset, data_dir, classes=settings["classes"], limit=settings["limit"])
+    data = run_dataset(config, args.dataset, args.data_dir)
     val = data.val if args.limit is None else Split(data.val.images[:args.limit], data.val.labels[:args.limit])
     rows = evaluate_robustness(model, BatchLoader(val, args.batch_size), args.corruptions, args.levels,
                                seed=args.seed)

@@ -14,11 +14,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data import BatchLoader, Split, load_dataset
+from ..data import BatchLoader, Split
 from ..engines.runtime import is_local, make_estimator, open_mode, resolve_precision, restrict_local_noise
 from ..hardware import get_backend, runtime_service, transpile_for
 from ..jobs import JobRecord, JobStore, run_chunks
-from ..runs import atomic_write_text, load_run
+from .._atomic import atomic_write_text
+from ..runs import load_run, run_dataset
 from ..targets import Target, load_target, target_names
 
 SUBMIT_DIR = "submit"
@@ -96,9 +97,7 @@ def submit_run(run_dir: str | Path, target: str | Target, dataset: str | None = 
     precision = resolve_precision(spec.runtime, shots, None)
     backend = get_backend(spec)   # a real backend without credentials fails here, before any work
     model, config = load_run(run_dir)
-    settings = config["settings"]
-    data = load_dataset(dataset or settings["dataset"], data_dir if dataset else settings.get("data_dir"),
-                        classes=settings.get("classes"))
+    data = run_dataset(config, dataset, data_dir)
     n = min(limit, len(data.val))
     images, labels_t = next(iter(BatchLoader(Split(data.val.images[:n], data.val.labels[:n]), n)))
     labels = labels_t.numpy()

@@ -4,28 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from ..hardware import TranspileReport, get_backend, transpile_for, transpile_report
-from ..runs import atomic_write_text, load_run
+from .._atomic import atomic_write, atomic_write_text
+from ..runs import load_run
 from ..targets import load_target, target_names
 
 TRANSPILED_DIR = "transpiled"
-
-
-def _atomic_binary(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then move the file into place (no partial file on failure)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_transpiled(run_dir: str | Path, target: str, draw: bool = True) -> tuple[Path, TranspileReport]:
@@ -44,7 +30,7 @@ def write_transpiled(run_dir: str | Path, target: str, draw: bool = True) -> tup
         with open(tmp, "wb") as f:
             qpy.dump(isa, f)
 
-    _atomic_binary(out / "circuit.qpy", write_qpy)
+    atomic_write(out / "circuit.qpy", write_qpy)
     if draw:
         import matplotlib
         matplotlib.use("Agg")
@@ -55,7 +41,7 @@ def write_transpiled(run_dir: str | Path, target: str, draw: bool = True) -> tup
             fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
             plt.close(fig)
 
-        _atomic_binary(out / "circuit.png", write_png)
+        atomic_write(out / "circuit.png", write_png)
     else:
         (out / "circuit.png").unlink(missing_ok=True)   # never leave a drawing of another circuit
     # each observable as (Pauli, physical qubits, coefficient) terms
