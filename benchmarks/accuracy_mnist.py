@@ -30,6 +30,7 @@ from typing import Any
 
 import torch
 
+from qsnn_qiskit._atomic import atomic_write_text
 from qsnn_qiskit.bench import machine
 from qsnn_qiskit.data import BatchLoader, DataBundle, Split, load_dataset
 from qsnn_qiskit.init import INIT_SCHEMES
@@ -57,6 +58,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--qubits", type=int, default=9, help="qubits (default 9)")
     p.add_argument("--blocks", type=int, default=2, help="re-upload blocks (default 2)")
     p.add_argument("--engine", default=default_engine(), help=f"engine (default {default_engine()})")
+    p.add_argument("--noise", help="train under noise, as `qsnn train --noise` (e.g. reference or "
+                                   "bit_flip=0.02,depolarizing=0.03,amplitude_damping=0.02); results go to "
+                                   "accuracy_mnist_noisy.*")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.add_argument("--seed", type=int, default=20200626, help="seed (default 20200626, the reference's)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
@@ -91,7 +95,8 @@ def _markdown(result: dict[str, Any]) -> str:
         f"- epochs: {result['epochs_run']} of {result['epochs_planned']} planned; wall time "
         f"{result['wall_s'] / 60:.1f} min (budget {result['budget_minutes']:g} min)",
         f"- recipe: {s['optimizer']}, lr {s['lr']:g}, weight decay {s['weight_decay']:g}, schedule "
-        f"{s['schedule']}, batch {s['batch_size']}, init {s['init']}, engine {s['engine']}, seed {s['seed']}",
+        f"{s['schedule']}, batch {s['batch_size']}, init {s['init']}, engine {s['engine']}, seed {s['seed']}, "
+        f"noise {s['noise'] or 'none'}",
         f"- machine: {m['cpu']}, {m['cores']} cores, {m['torch_threads']} torch threads, GPU {m['gpu']}",
         f"- command: `{result['command']}`",
         "",
@@ -113,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         dataset="idx", data_dir=str(args.data), limit=512 if args.quick else None, qubits=args.qubits,
         blocks=args.blocks, epochs=1, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
         optimizer=args.optimizer, schedule=args.schedule, init=args.init, engine=args.engine,
-        device=args.device, seed=args.seed).resolved()
+        noise=args.noise, device=args.device, seed=args.seed).resolved()
     data = load_dataset(settings.dataset, settings.data_dir, classes=None, limit=settings.limit)
     budget_s = 60 * args.minutes
     if args.epochs is not None:
@@ -140,9 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         "command": command, "run_dir": str(run_dir), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = "accuracy_mnist_quick" if args.quick else "accuracy_mnist"
-    (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / f"{stem}.md").write_text(_markdown(result))
+    stem = "accuracy_mnist" + ("_noisy" if args.noise else "") + ("_quick" if args.quick else "")
+    atomic_write_text(args.out / f"{stem}.json", json.dumps(result, indent=2) + "\n")
+    atomic_write_text(args.out / f"{stem}.md", _markdown(result))
     print(f"final validation accuracy {100 * final.accuracy:.2f}% after {len(trainer.history)} epochs "
           f"({wall / 60:.1f} min); wrote {args.out / stem}.json and .md")
     return 0
