@@ -18,7 +18,7 @@ qubit) and ``lam = 16 p / 15`` (two qubits). p in [0, 1] covers Aer's whole rang
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Iterable
 
 from qiskit import QuantumCircuit, transpile
 from qiskit.circuit import Gate
@@ -234,28 +234,29 @@ def noisy_circuit(circuit: QuantumCircuit, noise: Any) -> tuple[QuantumCircuit, 
     return fit_to_noise_model(circuit, noise_model), noise_model
 
 
-def restrict_noise_model(noise_model: NoiseModel, n_qubits: int) -> NoiseModel:
-    """The errors of ``noise_model`` that can act on qubits 0..n_qubits-1, as a new model.
+def restrict_noise_model(noise_model: NoiseModel, qubits: int | Iterable[int]) -> NoiseModel:
+    """The errors of ``noise_model`` that can act on ``qubits`` (an int n: qubits 0..n-1), as a new model.
 
     A circuit on those qubits simulates exactly as under the full model; the smaller model is far
     quicker to hand to Aer (a 133-qubit backend model costs seconds per run). Custom noise passes
     (``from_backend``'s relaxation during delays) are kept as they are.
     """
-    if not noise_model._noise_qubits - set(range(n_qubits)):
+    keep = set(range(qubits)) if isinstance(qubits, int) else set(qubits)
+    if not noise_model._noise_qubits - keep:
         return noise_model
     out = NoiseModel(basis_gates=noise_model.basis_gates)
     out._custom_noise_passes = list(noise_model._custom_noise_passes)
     for name, error in noise_model._default_quantum_errors.items():
         out.add_all_qubit_quantum_error(error, name, warnings=False)
     for name, per_qubits in noise_model._local_quantum_errors.items():
-        for qubits, error in per_qubits.items():
-            if max(qubits) < n_qubits:
-                out.add_quantum_error(error, name, qubits, warnings=False)
+        for on, error in per_qubits.items():
+            if set(on) <= keep:
+                out.add_quantum_error(error, name, on, warnings=False)
     if noise_model._default_readout_error is not None:
         out.add_all_qubit_readout_error(noise_model._default_readout_error, warnings=False)
-    for qubits, error in noise_model._local_readout_errors.items():
-        if max(qubits) < n_qubits:
-            out.add_readout_error(error, qubits, warnings=False)
+    for on, error in noise_model._local_readout_errors.items():
+        if set(on) <= keep:
+            out.add_readout_error(error, on, warnings=False)
     return out
 
 

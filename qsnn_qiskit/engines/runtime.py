@@ -41,23 +41,12 @@ def restrict_local_noise(backend: BackendV2, isa_circuit: QuantumCircuit) -> Non
     from qiskit_aer.noise import NoiseModel
     from qiskit_ibm_runtime.fake_provider.fake_backend import FakeBackendV2
 
+    from ..noise import restrict_noise_model
+
     if not isinstance(backend, FakeBackendV2):
         return
     used = {isa_circuit.find_bit(q).index for inst in isa_circuit.data for q in inst.qubits}
-    full = NoiseModel.from_backend(backend)
-    noise = NoiseModel(basis_gates=full.basis_gates)
-    noise._custom_noise_passes = list(full._custom_noise_passes)   # relaxation during delays
-    for name, error in full._default_quantum_errors.items():
-        noise.add_all_qubit_quantum_error(error, name, warnings=False)
-    for name, errors in full._local_quantum_errors.items():
-        for qubits, error in errors.items():
-            if set(qubits) <= used:
-                noise.add_quantum_error(error, name, qubits, warnings=False)
-    if full._default_readout_error is not None:
-        noise.add_all_qubit_readout_error(full._default_readout_error, warnings=False)
-    for qubits, error in full._local_readout_errors.items():
-        if set(qubits) <= used:
-            noise.add_readout_error(error, qubits, warnings=False)
+    noise = restrict_noise_model(NoiseModel.from_backend(backend), used)
     backend.sim = AerSimulator(noise_model=noise)   # what FakeBackendV2.run executes on
     backend.set_options(noise_model=noise)
 
