@@ -25,7 +25,7 @@ from torch import nn
 from ._atomic import atomic_write_text
 from .checkpoint import load_checkpoint
 from .data import DataBundle, load_dataset
-from .models import build_model
+from .models import SpikingMLP, build_model
 
 if TYPE_CHECKING:
     from .data import DataBundle
@@ -147,3 +147,16 @@ def load_run(run_dir: str | Path, checkpoint: str | Path | None = None, **engine
                          f"({str(err).splitlines()[0]})") from None
     model.eval()
     return model, config
+
+
+def load_spiking_mlp(path: str | Path) -> SpikingMLP:
+    """A trained spiking MLP (DSQ-Net's pretrained part) from a run directory of ``qsnn train --model
+    spikingmlp`` or a ``SpikingMLP.save`` file; ``ValueError``/``FileNotFoundError`` naming the path."""
+    path = Path(path)
+    if not path.is_dir():
+        return SpikingMLP.load(path)
+    model, config = load_run(path)
+    if not isinstance(model, SpikingMLP):
+        raise ValueError(f"{path} is a run of model {config['model']!r}, not a spiking MLP; train one with "
+                         f"`qsnn train --model spikingmlp` and pass its run directory")
+    return model

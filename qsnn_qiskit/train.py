@@ -75,6 +75,8 @@ class TrainSettings:
 
     ``ansatz``, ``qubits``, ``blocks`` and ``init`` left as None take the model's own defaults;
     ``engine`` None takes ``default_engine()``; ``schedule`` None takes the optimiser's default.
+    ``pretrained`` (models with a pretrained part: dsqnet) is a run directory of ``--model
+    spikingmlp`` or a ``SpikingMLP.save`` file, loaded into the new model before its first epoch.
     """
 
     model: str = "sqdrcnn"
@@ -96,6 +98,7 @@ class TrainSettings:
     engine: str | None = None
     noise: str | None = None
     noise_backend: str | None = None
+    pretrained: str | None = None
     device: str = "cpu"
     seed: int = 20200626
     run_dir: str | None = None
@@ -133,6 +136,10 @@ class TrainSettings:
         check_classes(self.classes)
         self._validate_noise()
         accepted = _model_keywords(self.model)
+        if self.pretrained is not None and (not isinstance(self.pretrained, str) or "pretrained" not in accepted):
+            raise ValueError(f"--pretrained must be a path, and only models with a pretrained part take it "
+                             f"({', '.join(m for m in MODELS if 'pretrained' in _model_keywords(m))}); got "
+                             f"{self.pretrained!r} for model {self.model!r}")
         for setting, keyword in MODEL_SETTINGS.items():
             if getattr(self, setting) is not None and setting != "engine" and keyword not in accepted:
                 raise ValueError(f"model {self.model!r} has no {_flag(setting)} option")
@@ -364,6 +371,8 @@ def start_run(settings: TrainSettings, run_dir: str | Path | None = None, comman
             setattr(settings, setting, config[keyword])
     settings.run_dir = str(target)
     trainer = Trainer.build(settings, data)
+    if settings.pretrained is not None:
+        trainer.model.load_pretrained(runs.load_spiking_mlp(settings.pretrained))
     runs.create_run(target, runs.make_config(settings, config, data, command))
     return trainer, target
 

@@ -254,3 +254,39 @@ def test_ppf_example_smoke(capsys):
     assert [r["alpha"] for r in rows[:3]] == [0.0, 0.5, 1.0] and len(rows) == 4
     assert all(0 <= r["accuracy"] <= 1 for r in rows)
     assert "| alpha | learned |" in capsys.readouterr().out
+
+
+def test_dsqnet_from_the_command_line_freezes_the_spiking_mlp_trained_first(tmp_path):
+    from qsnn_qiskit.cli import main
+    from qsnn_qiskit.runs import load_run
+
+    data = ["--classes", "0,1,2,3,4", "--limit", "60", "--batch-size", "20", "--no-progress"]
+    assert main(["train", "--model", "spikingmlp", "--epochs", "2", "--run-dir", str(tmp_path / "snn"), *data]) == 0
+    assert main(["train", "--model", "dsqnet", "--pretrained", str(tmp_path / "snn"), "--qubits", "3",
+                 "--blocks", "1", "--epochs", "1", "--lr", "0.01", "--run-dir", str(tmp_path / "dsq"), *data]) == 0
+    snn, _ = load_run(tmp_path / "snn")
+    dsq, config = load_run(tmp_path / "dsq")
+    assert config["settings"]["pretrained"] == str(tmp_path / "snn")
+    for name, tensor in snn.features.state_dict().items():     # frozen: exactly the pretrained weights
+        assert torch.equal(dsq.features.state_dict()[name], tensor), name
+    fresh = build_model("dsqnet", **config["model_config"])    # the stored config alone gives fresh features
+    assert not torch.equal(fresh.features.fc.weight, dsq.features.fc.weight)
+
+
+@pytest.mark.parametrize("model, pretrained, message", [
+    ("sqdrcnn", "snn", "only models with a pretrained part"),
+    ("dsqnet", "missing", "does not exist"),
+    ("dsqnet", "dsq-run", "not a spiking MLP"),
+])
+def test_bad_pretrained_is_refused_before_a_run_directory_exists(tmp_path, capsys, model, pretrained, message):
+    from qsnn_qiskit.cli import main
+
+    tiny = ["--classes", "0,1,2", "--limit", "12", "--epochs", "1", "--no-progress"]
+    assert main(["train", "--model", "dsqnet", "--qubits", "2", "--blocks", "1", "--run-dir",
+                 str(tmp_path / "dsq-run"), *tiny]) == 0
+    (tmp_path / "snn").mkdir()
+    capsys.readouterr()
+    assert main(["train", "--model", model, "--pretrained", str(tmp_path / pretrained), "--run-dir",
+                 str(tmp_path / "new"), *tiny]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()

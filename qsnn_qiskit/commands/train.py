@@ -75,6 +75,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "'reference' for the reference code's placement")
     p.add_argument("--noise-backend", metavar="NAME", help="train under a fake IBM backend's calibrated "
                                                              "noise, e.g. fake_torino")
+    p.add_argument("--pretrained", metavar="PATH", help="dsqnet: its frozen spiking part, from a run directory "
+                                                         "of `qsnn train --model spikingmlp` (train that first, "
+                                                         "on the same classes) or a SpikingMLP.save file")
     p.add_argument("--device", help=f"torch device: cpu or cuda (default {d.device})")
     p.add_argument("--seed", type=int, help=f"seed of initialisation, shuffling and flips (default {d.seed})")
     p.add_argument("--run-dir", help="new run directory (default runs/<model>-<date>-<time>)")

@@ -95,12 +95,19 @@ class DSQNet(nn.Module):
             raise TypeError(f"freeze must be True or False; got {freeze!r}")
         snn_config = {"in_features": in_features, "hidden": hidden, "T": T, "coding": coding,
                       "threshold": threshold}
+        self.snn_config = snn_config
         self.features = _spiking_features(pretrained, snn_config)
         self.dressed = DressedQuantumNet(hidden, n_classes, n_qubits, blocks, ansatz, init, seed, engine,
                                          ansatz_options, **engine_options)
         self.freeze = freeze
         if freeze:
             self.features.requires_grad_(False).eval()
+
+    def load_pretrained(self, pretrained: SpikingMLP | str | os.PathLike) -> None:
+        """Copy the feature weights of a trained ``SpikingMLP`` (or its ``save`` file) into this model,
+        in place (optimisers holding its parameters stay valid); ``ValueError`` if its configuration
+        differs from this model's."""
+        self.features.load_state_dict(_spiking_features(pretrained, self.snn_config).state_dict())
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if self.freeze:

@@ -9,6 +9,7 @@ from torch import nn
 from .._options import check_options
 from .dsqnet import DSQNet
 from .ppfqsnn import PPFQSNN
+from .spiking_mlp import SpikingMLP
 from .sqdrcnn import SQDRCNN
 
 #: name -> model class; its constructor's keyword arguments are the model's configuration.
@@ -16,6 +17,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "sqdrcnn": SQDRCNN,
     "dsqnet": DSQNet,
     "ppfqsnn": PPFQSNN,
+    "spikingmlp": SpikingMLP,   # DSQ-Net's classical stage, trained first (`--pretrained RUN_DIR`)
 }
 
 
