@@ -372,7 +372,7 @@ def resume_run(run_dir: str | Path, data: DataBundle | None = None) -> Trainer:
     """Rebuild a run's trainer from its config.json and continue from its last checkpoint."""
     run_dir = Path(run_dir)
     config = runs.read_config(run_dir)
-    for stale in (run_dir / runs.CHECKPOINT).parent.glob(f".{runs.CHECKPOINT.name}.*.tmp"):
+    for stale in (run_dir / runs.CHECKPOINT).parent.glob(f".{runs.CHECKPOINT.stem}.*.tmp{runs.CHECKPOINT.suffix}"):
         stale.unlink()   # a checkpoint being written when the run was killed
     settings = TrainSettings(**config["settings"]).resolved()
     state = load_checkpoint(run_dir / runs.CHECKPOINT) if (run_dir / runs.CHECKPOINT).exists() else None
