@@ -97,7 +97,7 @@ def rank_device(device: str) -> str:
 
 def shard(n: int) -> slice:
     """This rank's contiguous part of a global batch of ``n`` samples: parts differ in size by at
-    most one, lower ranks never smaller; a part is empty when ``n`` < the world size."""
+    most one, lower ranks never larger; a part is empty when ``n`` < the world size."""
     r, w = rank(), world_size()
     return slice(r * n // w, (r + 1) * n // w)
 
