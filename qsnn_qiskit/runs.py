@@ -2,7 +2,8 @@
 
 Layout (paths relative to the run directory)::
 
-    config.json              model name, full model config, resolved settings, data description
+    config.json              model name, full model config, resolved settings, data description,
+                             number of processes (world_size)
     metrics.csv              one row per finished epoch
     checkpoints/last.pt      the last finished epoch (model, optimiser, schedule, RNG states, history)
     tensorboard/             TensorBoard event files
@@ -62,8 +63,9 @@ def new_run_path(run_dir: str | Path | None, model: str) -> Path:
 
 
 def make_config(settings: "TrainSettings", model_config: dict[str, Any], data: "DataBundle",
-                command: Sequence[str] = ()) -> dict[str, Any]:
-    """The contents of config.json."""
+                command: Sequence[str] = (), world_size: int = 1) -> dict[str, Any]:
+    """The contents of config.json; ``world_size`` is the number of torchrun processes that
+    started the run (1 for a single process)."""
     from . import __version__
 
     return {
@@ -75,6 +77,7 @@ def make_config(settings: "TrainSettings", model_config: dict[str, Any], data: "
         "data": {"dataset": data.name, "class_names": list(data.class_names), "n_classes": data.n_classes,
                  "n_train": len(data.train), "n_val": len(data.val)},
         "command": list(command),
+        "world_size": world_size,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "qsnn_qiskit_version": __version__,
         "python": sys.version.split()[0],

@@ -1,5 +1,11 @@
 """Training and evaluation: settings, optimisers and schedules by name, the epoch loop with
-per-epoch atomic checkpoints, metrics (CSV + TensorBoard), progress bars and final plots."""
+per-epoch atomic checkpoints, metrics (CSV + TensorBoard), progress bars and final plots.
+
+Under ``torchrun`` (a process group of more than one rank, see ``distributed``) the same loop is
+data-parallel: every rank draws the same global batches, trains on its shard of each through
+DistributedDataParallel with batch statistics synchronised across ranks, and reports global
+figures; only rank 0 prints and writes. The result is that of one process with the same settings.
+"""
 from __future__ import annotations
 
 import inspect
@@ -16,7 +22,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from . import runs
+from . import distributed, runs
 from .checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from .circuits.registry import ANSATZE
 from .data import BatchLoader, DataBundle, check_classes, load_dataset, resolve_dataset
@@ -24,6 +30,7 @@ from .engines import ENGINES
 from .init import INIT_SCHEMES
 from .models import MODELS, build_model
 from .noise import FAKE_BACKENDS, NoiseSpec
+from .sync_batchnorm import convert_batchnorm, placeholder_batch
 
 Optimizer = torch.optim.Optimizer
 Scheduler = torch.optim.lr_scheduler.LRScheduler
@@ -218,18 +225,30 @@ class EvalResult:
 
 @torch.no_grad()
 def evaluate(model: nn.Module, loader: BatchLoader, n_classes: int, device: str = "cpu",
-             progress: bool = False, desc: str = "evaluate") -> EvalResult:
-    """Loss, accuracy and confusion matrix of ``model`` (in eval mode) over ``loader``."""
+             progress: bool = False, desc: str = "evaluate", sharded: bool = False) -> EvalResult:
+    """Loss, accuracy and confusion matrix of ``model`` (in eval mode) over ``loader``.
+
+    ``sharded`` (every rank of a process group calls it): each rank evaluates its shard of every
+    batch and all get the figures of the whole loader.
+    """
     model.eval()
     confusion = torch.zeros(n_classes, n_classes, dtype=torch.int64)
-    total_loss, count = 0.0, 0
+    total_loss = 0.0
     for images, labels in tqdm(loader, desc=desc, leave=False, disable=not progress, file=sys.stderr):
+        if sharded:
+            part = distributed.shard(len(labels))
+            images, labels = images[part], labels[part]
+            if not len(labels):
+                continue
         logits = model(images.to(device)).cpu()
         total_loss += nn.functional.cross_entropy(logits, labels, reduction="sum").item()
-        count += len(labels)
         confusion += torch.bincount(labels * n_classes + logits.argmax(1), minlength=n_classes ** 2
                                     ).view(n_classes, n_classes)
+    if sharded:
+        total_loss = float(distributed.all_reduce_sum(torch.tensor([total_loss], dtype=torch.float64)))
+        confusion = distributed.all_reduce_sum(confusion)
     confusion_np = confusion.numpy()
+    count = int(confusion_np.sum())
     return EvalResult(total_loss / count, float(np.trace(confusion_np)) / count, confusion_np)
 
 
@@ -255,6 +274,44 @@ def train_epoch(model: nn.Module, loader: BatchLoader, optimizer: Optimizer, sch
     return total_loss / count, correct / count
 
 
+def _train_epoch_sharded(model: nn.Module, loader: BatchLoader, optimizer: Optimizer,
+                         scheduler: Scheduler | None, device: str = "cpu", progress: bool = False,
+                         desc: str = "train") -> tuple[float, float]:
+    """``train_epoch`` of a data-parallel run: every rank calls it with the same ``loader`` (so all
+    draw the same global batches) and a DistributedDataParallel ``model``; returns the global
+    (mean loss, accuracy in [0, 1]) over the pass.
+
+    A rank's loss is the sum of its samples' losses * world size / global batch size, so DDP's
+    mean over ranks is the gradient of the global batch's mean loss, even for a last batch that
+    does not split evenly. A rank whose shard is empty runs the batch's first sample as a
+    placeholder with weight 0, to take part in every collective without changing the result.
+    """
+    model.train()
+    world = distributed.world_size()
+    totals = torch.zeros(3, dtype=torch.float64)   # this rank's summed loss, correct, count
+    bar = tqdm(loader, desc=desc, leave=False, disable=not progress, file=sys.stderr)
+    for images, labels in bar:
+        n_global = len(labels)
+        part = distributed.shard(n_global)
+        placeholder = part.start == part.stop
+        if placeholder:
+            part = slice(0, 1)
+        images, labels = images[part].to(device), labels[part].to(device)
+        optimizer.zero_grad()
+        with placeholder_batch(model, placeholder):
+            logits = model(images)
+        loss_sum = nn.functional.cross_entropy(logits, labels, reduction="sum")
+        (loss_sum * (0.0 if placeholder else world / n_global)).backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        if not placeholder:
+            totals += torch.tensor([loss_sum.item(), int((logits.argmax(1) == labels).sum()), len(labels)],
+                                   dtype=torch.float64)
+    loss_total, correct, count = distributed.all_reduce_sum(totals).tolist()
+    return loss_total / count, correct / count
+
+
 def seed_everything(seed: int) -> None:
     """Seed torch, numpy and Python's global generators."""
     torch.manual_seed(seed)
@@ -264,7 +321,12 @@ def seed_everything(seed: int) -> None:
 
 @dataclass
 class Trainer:
-    """A run being trained: model, optimiser, schedule and loaders built from validated settings."""
+    """A run being trained: model, optimiser, schedule and loaders built from validated settings.
+
+    Inside a process group of more than one rank, ``model`` has its BatchNorm2d layers
+    synchronised across ranks and ``net`` is it wrapped in DistributedDataParallel; otherwise
+    ``net`` is ``model``. ``model`` is what checkpoints hold (no DDP ``module.`` prefix).
+    """
 
     settings: TrainSettings
     data: DataBundle
@@ -274,17 +336,33 @@ class Trainer:
     train_loader: BatchLoader
     val_loader: BatchLoader
     history: list[dict[str, float]] = field(default_factory=list)
+    net: nn.Module | None = None
+
+    def __post_init__(self) -> None:
+        if self.net is None:
+            self.net = self.model
+
+    @property
+    def device(self) -> str:
+        """Where this process computes: ``settings.device``, or ``cuda:LOCAL_RANK`` under torchrun."""
+        return distributed.rank_device(self.settings.device)
 
     @classmethod
     def build(cls, settings: TrainSettings, data: DataBundle) -> "Trainer":
         seed_everything(settings.seed)
-        model = build_model(settings.model, **model_config(settings, data.n_classes)).to(settings.device)
+        model = build_model(settings.model, **model_config(settings, data.n_classes))
+        sharded = distributed.is_distributed()
+        if sharded:
+            model = convert_batchnorm(model)
+        device = distributed.rank_device(settings.device)
+        model = model.to(device)
         optimizer = OPTIMIZERS[settings.optimizer](model.parameters(), settings.lr, settings.weight_decay)
         generator = torch.Generator().manual_seed(settings.seed)
         train_loader = BatchLoader(data.train, settings.batch_size, shuffle=True, flip=True, generator=generator)
         val_loader = BatchLoader(data.val, max(settings.batch_size, 64))
         scheduler = SCHEDULES[settings.schedule](optimizer, settings.lr, len(train_loader), settings.epochs)
-        return cls(settings, data, model, optimizer, scheduler, train_loader, val_loader)
+        net = _data_parallel(model, device) if sharded else model
+        return cls(settings, data, model, optimizer, scheduler, train_loader, val_loader, net=net)
 
     def state(self) -> dict[str, Any]:
         """Everything needed to continue exactly: weights, optimiser, schedule, RNGs, history."""
@@ -313,76 +391,117 @@ class Trainer:
     def fit(self, run_dir: Path, progress: bool = True, max_seconds: float | None = None,
             log: Callable[[str], None] = print) -> EvalResult:
         """Train the remaining epochs, checkpointing and logging each; then plot. Returns the final
-        validation result. ``max_seconds`` stops before an epoch that would end past the budget."""
-        from torch.utils.tensorboard import SummaryWriter
+        validation result. ``max_seconds`` stops before an epoch that would end past the budget.
 
+        In a process group every rank calls this; rank 0 alone logs, shows progress and writes
+        (the others wait for each write), and all return the same global result.
+        """
         s = self.settings
+        sharded, main = distributed.is_distributed(), distributed.is_main()
+        progress = progress and main
+        say = distributed.main_only(log)
         start_epoch = len(self.history)
-        writer = SummaryWriter(log_dir=str(run_dir / runs.TENSORBOARD_DIR), purge_step=start_epoch + 1)
+        writer = _tensorboard(run_dir, start_epoch) if main else None
         started = time.perf_counter()
         final: EvalResult | None = None
+        run_epoch = _train_epoch_sharded if sharded else train_epoch
         try:
             for epoch in range(start_epoch + 1, s.epochs + 1):
                 elapsed = time.perf_counter() - started
                 done = epoch - 1 - start_epoch
-                if max_seconds is not None and done and elapsed / done * (done + 1) > max_seconds:
-                    log(f"stopping after epoch {epoch - 1}: the next epoch would pass the {max_seconds:.0f} s budget")
+                over = max_seconds is not None and done and elapsed / done * (done + 1) > max_seconds
+                if distributed.from_main(over):   # rank 0's clock decides for all
+                    say(f"stopping after epoch {epoch - 1}: the next epoch would pass the {max_seconds:.0f} s budget")
                     break
                 t0 = time.perf_counter()
                 lr = self.optimizer.param_groups[0]["lr"]
                 desc = f"epoch {epoch}/{s.epochs}"
-                train_loss, train_acc = train_epoch(self.model, self.train_loader, self.optimizer,
-                                                    self.scheduler, s.device, progress, desc)
-                val = evaluate(self.model, self.val_loader, self.data.n_classes, s.device, progress,
-                               f"{desc} validation")
+                train_loss, train_acc = run_epoch(self.net, self.train_loader, self.optimizer, self.scheduler,
+                                                  self.device, progress, desc)
+                val = evaluate(self.model, self.val_loader, self.data.n_classes, self.device, progress,
+                               f"{desc} validation", sharded=sharded)
                 row = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_loss": val.loss,
                        "val_acc": val.accuracy, "lr": lr, "seconds": time.perf_counter() - t0}
                 self.history.append(row)
                 final = val
-                save_checkpoint(run_dir / runs.CHECKPOINT, self.state())
-                runs.write_metrics(run_dir, self.history)
-                for key in ("train_loss", "train_acc", "val_loss", "val_acc", "lr"):
-                    writer.add_scalar(key.replace("_", "/", 1), row[key], epoch)   # train/loss, val/acc, lr
-                writer.flush()
-                log(f"epoch {epoch}/{s.epochs}: train loss {train_loss:.4f} acc {100 * train_acc:.2f}%  "
+                distributed.on_main(lambda: self._record(run_dir, row, writer))
+                say(f"epoch {epoch}/{s.epochs}: train loss {train_loss:.4f} acc {100 * train_acc:.2f}%  "
                     f"val loss {val.loss:.4f} acc {100 * val.accuracy:.2f}%  ({row['seconds']:.1f} s)")
         finally:
-            writer.close()
+            if writer is not None:
+                writer.close()
         if final is None:   # nothing left to train: evaluate the checkpointed model for the plots
-            final = evaluate(self.model, self.val_loader, self.data.n_classes, s.device)
+            final = evaluate(self.model, self.val_loader, self.data.n_classes, self.device, sharded=sharded)
+        distributed.on_main(lambda: self._plot(run_dir, final))
+        return final
+
+    def _record(self, run_dir: Path, row: dict[str, float], writer: Any) -> None:
+        """Write the epoch just finished: checkpoint, metrics.csv, TensorBoard scalars."""
+        save_checkpoint(run_dir / runs.CHECKPOINT, self.state())
+        runs.write_metrics(run_dir, self.history)
+        for key in ("train_loss", "train_acc", "val_loss", "val_acc", "lr"):
+            writer.add_scalar(key.replace("_", "/", 1), row[key], row["epoch"])   # train/loss, val/acc, lr
+        writer.flush()
+
+    def _plot(self, run_dir: Path, final: EvalResult) -> None:
         from .plots import plot_confusion, plot_curves
 
         plot_curves(self.history, run_dir / runs.CURVES_PLOT)
         plot_confusion(final.confusion, self.data.class_names, run_dir / runs.CONFUSION_PLOT)
-        return final
+
+
+def _tensorboard(run_dir: Path, start_epoch: int) -> Any:
+    """A TensorBoard writer into the run directory that drops events after ``start_epoch``."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(log_dir=str(run_dir / runs.TENSORBOARD_DIR), purge_step=start_epoch + 1)
+
+
+def _data_parallel(model: nn.Module, device: str) -> nn.Module:
+    """``model`` in DistributedDataParallel, one device per rank, without DDP's broadcast of
+    buffers before every forward: snntorch neurons keep the last membrane as a buffer shaped like
+    the rank's own shard (broadcasting rank 0's would scramble the coalesced buffers), and
+    ``SyncBatchNorm2d`` already gives every rank the same running statistics."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    index = torch.device(device).index
+    no_sync = "forward_sync_buffers" if "forward_sync_buffers" in inspect.signature(
+        DistributedDataParallel).parameters else "broadcast_buffers"   # renamed in torch 2.14
+    return DistributedDataParallel(model, device_ids=None if index is None else [index], **{no_sync: False})
 
 
 def start_run(settings: TrainSettings, run_dir: str | Path | None = None, command: Sequence[str] = (),
               data: DataBundle | None = None) -> tuple[Trainer, Path]:
     """Validate ``settings``, load the data, build the model and only then create the run directory
-    (with its config.json). Returns the trainer and the run directory."""
+    (with its config.json). Returns the trainer and the run directory.
+
+    In a process group every rank calls this; rank 0 chooses and creates the directory."""
     settings = settings.resolved()
     data = data or load_dataset(settings.dataset, settings.data_dir, settings.download, settings.classes,
                                 settings.limit)
-    target = runs.new_run_path(run_dir or settings.run_dir, settings.model)
+    target = distributed.on_main(lambda: runs.new_run_path(run_dir or settings.run_dir, settings.model))
     config = model_config(settings, data.n_classes)
     for setting, keyword in MODEL_SETTINGS.items():   # record the model defaults that were used
         if getattr(settings, setting) is None and keyword in config:
             setattr(settings, setting, config[keyword])
     settings.run_dir = str(target)
     trainer = Trainer.build(settings, data)
-    if settings.pretrained is not None:
+    if settings.pretrained is not None:   # every rank loads it: DDP then starts from equal weights
         trainer.model.load_pretrained(runs.load_spiking_mlp(settings.pretrained))
-    runs.create_run(target, runs.make_config(settings, config, data, command))
+    distributed.on_main(lambda: runs.create_run(target, runs.make_config(
+        settings, config, data, command, world_size=distributed.world_size())))
     return trainer, target
 
 
 def resume_run(run_dir: str | Path, data: DataBundle | None = None) -> Trainer:
-    """Rebuild a run's trainer from its config.json and continue from its last checkpoint."""
+    """Rebuild a run's trainer from its config.json and continue from its last checkpoint.
+
+    In a process group every rank calls this and loads the same checkpoint; rank 0 alone tidies
+    and rewrites files. The number of ranks may differ from the run's start: the result does not
+    depend on it."""
     run_dir = Path(run_dir)
     config = runs.read_config(run_dir)
-    for stale in (run_dir / runs.CHECKPOINT).parent.glob(f".{runs.CHECKPOINT.name}.*.tmp"):
-        stale.unlink()   # a checkpoint being written when the run was killed
+    distributed.on_main(lambda: _remove_stale_checkpoints(run_dir))
     settings = TrainSettings(**config["settings"]).resolved()
     state = load_checkpoint(run_dir / runs.CHECKPOINT) if (run_dir / runs.CHECKPOINT).exists() else None
     data = data or load_dataset(settings.dataset, settings.data_dir, settings.download, settings.classes,
@@ -390,8 +509,14 @@ def resume_run(run_dir: str | Path, data: DataBundle | None = None) -> Trainer:
     trainer = Trainer.build(settings, data)
     if state is not None:
         trainer.load_state(state)
-    runs.write_metrics(run_dir, trainer.history)
+    distributed.on_main(lambda: runs.write_metrics(run_dir, trainer.history))
     return trainer
+
+
+def _remove_stale_checkpoints(run_dir: Path) -> None:
+    """Delete checkpoint files left half-written when the run was killed."""
+    for stale in (run_dir / runs.CHECKPOINT).parent.glob(f".{runs.CHECKPOINT.stem}.*.tmp{runs.CHECKPOINT.suffix}"):
+        stale.unlink()
 
 
 __all__ = ["EvalResult", "OPTIMIZERS", "SCHEDULES", "TrainSettings", "Trainer", "default_engine", "evaluate",

@@ -12,6 +12,7 @@ if sys.version_info >= (3, 11):
 else:
     import tomli as tomllib
 
+from .. import distributed, runs
 from ..data import DATASETS
 from ..init import INIT_SCHEMES
 from ..models import MODELS, count_trainable
@@ -45,7 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "row of metrics.csv and TensorBoard scalars into the run directory; at the end the "
                     "loss/accuracy curves and the validation confusion matrix are saved as PNG. Settings "
                     "come from the flags, then a --config TOML file (keys are the flag names), then the "
-                    "defaults. With no flags it trains SQDR-CNN 2b-9q on the embedded MNIST subset.",
+                    "defaults. With no flags it trains SQDR-CNN 2b-9q on the embedded MNIST subset. Under "
+                    "torchrun (torchrun --nproc_per_node N -m qsnn_qiskit.cli train ...) it trains "
+                    "data-parallel, --batch-size being the global batch, with the result of one process; "
+                    "rank 0 alone writes the run directory.",
         argument_default=argparse.SUPPRESS)
     d = _DEFAULTS
     p.add_argument("--model", help=f"model: {', '.join(MODELS)} (default {d.model})")
@@ -60,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--qubits", type=int, help="number of qubits (default: the model's, 9)")
     p.add_argument("--blocks", type=int, help="re-upload blocks / layers (default: the model's, 2)")
     p.add_argument("--epochs", type=int, help=f"training epochs (default {d.epochs})")
-    p.add_argument("--batch-size", type=int, help=f"images per batch (default {d.batch_size})")
+    p.add_argument("--batch-size", type=int, help=f"images per batch, over all processes under torchrun (default {d.batch_size})")
     p.add_argument("--lr", type=float, help=f"learning rate (peak rate for onecycle; default {d.lr})")
     p.add_argument("--weight-decay", type=float, help=f"weight decay (default {d.weight_decay})")
     p.add_argument("--optimizer", help=f"{', '.join(OPTIMIZERS)} (default {d.optimizer}, betas 0.9/0.999)")
@@ -110,24 +114,40 @@ def read_toml(path: str) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     given = {k: v for k, v in vars(args).items() if k in SETTINGS}
-    progress = not getattr(args, "no_progress", False)
+    settings: TrainSettings | None = None
     if getattr(args, "resume", None):
         if given or getattr(args, "config", None):
             extra = sorted("--" + k.replace("_", "-") for k in given) + (["--config"] if getattr(args, "config", None) else [])
             raise ValueError(f"--resume continues a run with its stored settings; drop {', '.join(extra)}")
-        trainer = resume_run(args.resume)
-        run_dir = Path(args.resume)
-        print(f"resuming {run_dir} after epoch {len(trainer.history)} of {trainer.settings.epochs}")
     else:
         toml = read_toml(args.config) if getattr(args, "config", None) else {}
         settings = TrainSettings(**{**toml, **given})
+    if distributed.requested_world_size() == 1:
+        return _train(args, settings)
+    # under torchrun: every rank fails the same way on a bad setting before any joins the group
+    checked = (settings or TrainSettings(**runs.read_config(args.resume)["settings"])).resolved()
+    distributed.check_device(checked.device)
+    with distributed.process_group(checked.device):
+        return _train(args, settings)
+
+
+def _train(args: argparse.Namespace, settings: TrainSettings | None) -> int:
+    """Start a run from ``settings`` (or resume ``args.resume`` when None) and train it; only rank 0
+    of a torchrun process group prints."""
+    say = distributed.main_only(print)
+    if settings is None:
+        trainer = resume_run(args.resume)
+        run_dir = Path(args.resume)
+        say(f"resuming {run_dir} after epoch {len(trainer.history)} of {trainer.settings.epochs}")
+    else:
         trainer, run_dir = start_run(settings, command=["qsnn", *sys.argv[1:]])
-        print(f"run directory {run_dir}")
+        say(f"run directory {run_dir}")
     s, data = trainer.settings, trainer.data
-    print(f"{s.model}: {count_trainable(trainer.model)} trainable parameters, engine {s.engine}, device "
-          f"{s.device}; {data.name}: {len(data.train)} training / {len(data.val)} validation images, "
-          f"{data.n_classes} classes")
-    final = trainer.fit(run_dir, progress=progress)
-    print(f"final validation accuracy {100 * final.accuracy:.2f}% ({len(trainer.history)} epochs); "
-          f"run directory {run_dir}")
+    processes = f" x {distributed.world_size()} processes" if distributed.is_distributed() else ""
+    say(f"{s.model}: {count_trainable(trainer.model)} trainable parameters, engine {s.engine}, device "
+        f"{s.device}{processes}; {data.name}: {len(data.train)} training / {len(data.val)} validation images, "
+        f"{data.n_classes} classes")
+    final = trainer.fit(run_dir, progress=not getattr(args, "no_progress", False))
+    say(f"final validation accuracy {100 * final.accuracy:.2f}% ({len(trainer.history)} epochs); "
+        f"run directory {run_dir}")
     return 0
