@@ -6,14 +6,20 @@ order, and prints a markdown table of validation accuracy and loss.
 
     python examples/ppf_qsnn.py --smoke                    # seconds, embedded MNIST subset
     python examples/ppf_qsnn.py --alphas 0 0.25 0.5 0.75 1 --epochs 5
+    python examples/ppf_qsnn.py --dataset idx:../shared/data/mnist-test-10k --out benchmarks/results/ppf_alpha.md
 """
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
 import time
+from pathlib import Path
 
 import torch
 
+from qsnn_qiskit._atomic import atomic_write_text
+from qsnn_qiskit.bench import machine
 from qsnn_qiskit.data import BatchLoader, load_dataset
 from qsnn_qiskit.models import PPFQSNN
 from qsnn_qiskit.train import default_engine, evaluate, seed_everything, train_epoch
@@ -40,6 +46,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--blocks", type=int, default=2, help="re-upload blocks of the circuit")
     p.add_argument("--engine", default=None, help="where the circuit runs (default: torch if installed, else aer)")
     p.add_argument("--seed", type=int, default=0, help="seed of weights and batch order (the same for every alpha)")
+    p.add_argument("--out", type=Path, help="also write the table, with the data, budget, machine and "
+                                             "command, to this markdown file")
     p.add_argument("--smoke", action="store_true",
                    help=f"tiny budget for a quick check ({', '.join(f'{k}={v}' for k, v in SMOKE.items())})")
     args = p.parse_args(argv)
@@ -67,18 +75,34 @@ def train_one(args: argparse.Namespace, data, alpha: float, learn_alpha: bool) -
 def main(argv: list[str] | None = None) -> list[dict[str, float]]:
     args = parse_args(argv)
     data = load_dataset(args.dataset, args.data_dir, classes=args.classes, limit=args.limit)
+    table = ["| alpha | learned | val accuracy | val loss | seconds |", "| --- | --- | --- | --- | --- |"]
     print(f"{data.name}: {data.n_classes} classes; {len(data.train)} train, {len(data.val)} val; "
           f"{args.epochs} epoch(s) per model\n")
-    print("| alpha | learned | val accuracy | val loss | seconds |")
-    print("| --- | --- | --- | --- | --- |")
+    print("\n".join(table))
     rows = []
     for alpha, learned in [(a, False) for a in args.alphas] + [(args.learned_start, True)]:
         start = time.perf_counter()
         row = train_one(args, data, alpha, learned)
         label = f"{args.learned_start:.2f} -> {row['alpha']:.3f}" if learned else f"{alpha:.2f}"
-        print(f"| {label} | {'yes' if learned else 'no'} | {row['accuracy']:.3f} | {row['loss']:.4f} | "
-              f"{time.perf_counter() - start:.1f} |", flush=True)
+        table.append(f"| {label} | {'yes' if learned else 'no'} | {row['accuracy']:.3f} | {row['loss']:.4f} | "
+                     f"{time.perf_counter() - start:.1f} |")
+        print(table[-1], flush=True)
         rows.append(row)
+    if args.out is not None:
+        m = machine(torch.get_num_threads())
+        atomic_write_text(args.out, "\n".join([
+            "# PPF-QSNN: validation accuracy against the fusion ratio alpha", "",
+            "alpha is the spiking branch's share of the fused logits: 1 is the spiking MLP alone, 0 the dressed "
+            "quantum circuit alone; the last row learns alpha. Every model starts from the same seed and sees "
+            "the same batches.", "",
+            f"- data: {data.name}, {data.n_classes} classes, {len(data.train)} training / {len(data.val)} "
+            "validation images" + (" (the 8k/2k split of the MNIST test set)" if data.name == "idx" else ""),
+            f"- budget: {args.epochs} epoch(s) per model, Adam lr {args.lr:g}, batch {args.batch_size}, "
+            f"{args.qubits} qubits, {args.blocks} blocks",
+            f"- machine: {m['cpu']}, {m['cores']} cores, {m['torch_threads']} torch thread(s)",
+            f"- command: `python examples/ppf_qsnn.py {' '.join(map(shlex.quote, argv if argv is not None else sys.argv[1:]))}`",
+            "", *table, ""]))
+        print(f"wrote {args.out}")
     return rows
 
 

@@ -249,11 +249,14 @@ def test_dsqnet_example_smoke(tmp_path, capsys):
     assert "DSQNet trained" in capsys.readouterr().out
 
 
-def test_ppf_example_smoke(capsys):
-    rows = _example("ppf_qsnn").main(["--smoke"])
+def test_ppf_example_smoke(capsys, tmp_path):
+    rows = _example("ppf_qsnn").main(["--smoke", "--out", str(tmp_path / "alpha.md")])
     assert [r["alpha"] for r in rows[:3]] == [0.0, 0.5, 1.0] and len(rows) == 4
     assert all(0 <= r["accuracy"] <= 1 for r in rows)
     assert "| alpha | learned |" in capsys.readouterr().out
+    report = (tmp_path / "alpha.md").read_text()
+    assert report.count("\n| 0.") + report.count("\n| 1.") == 4          # three fixed alphas and the learned one
+    assert f"| {rows[0]['accuracy']:.3f} |" in report and "- budget: 1 epoch(s)" in report
 
 
 def test_dsqnet_from_the_command_line_freezes_the_spiking_mlp_trained_first(tmp_path):
