@@ -246,7 +246,8 @@ def figure5(args: argparse.Namespace) -> dict[str, Any]:
                                      "seconds": time.perf_counter() - start}
         print(f"  {OBSERVABLE_LABELS[observable]} ({by_observable[observable]['seconds']:.1f} s)")
         for s in INIT_SCHEMES:
-            print(f"    {s:12s} Var at {qubits[-1]} qubits {variances[s][-1]:.3e}, slope of ln Var {slopes[s]:+.3f}/qubit")
+            print(f"    {s:12s} Var at {qubits[-1]} qubits {variances[s][-1]:.3e}, "
+                  f"slope of ln Var {slopes[s]:+.3f}/qubit")
     return {"qubits": qubits, "blocks": args.fig5_blocks, "draws": args.draws, "parameter": "theta_{1,1} (weight 0)",
             "inputs": "uniform in [0, 1]", "observables": by_observable}
 
@@ -284,7 +285,8 @@ def _markdown_init(result: dict[str, Any], meta: dict[str, Any]) -> str:
         "autograd). Three choices of E, because the conclusion depends on it:",
         "",
         "- `z0`: E = <Z_0>, one of the model's outputs. Its backward light cone spans at most 3 qubits after 2 "
-        "blocks, so its gradient cannot concentrate with n (no barren plateau for a local readout of a shallow circuit).",
+        "blocks, so its gradient cannot concentrate with n (no barren plateau for a local readout of a shallow "
+        "circuit).",
         "- `mean_z`: E = (1/n) sum_j <Z_j>. theta_1,1 reaches only 3 of the n terms, so Var falls like 1/n^2.",
         "- `global_z`: E = <Z_0 Z_1 ... Z_n-1>, a global observable: Var falls exponentially (a barren plateau).",
         "",
@@ -297,7 +299,8 @@ def _markdown_init(result: dict[str, Any], meta: dict[str, Any]) -> str:
                   "| scheme | " + " | ".join(f"n={n}" for n in qubits) + " | slope |",
                   "| --- |" + " ---: |" * (len(qubits) + 1)]
         for s in v:
-            lines.append(f"| {SCHEME_LABELS[s]} | " + " | ".join(f"{x:.2e}" for x in v[s]) + f" | {r['slopes'][s]:+.3f} |")
+            lines.append(f"| {SCHEME_LABELS[s]} | " + " | ".join(f"{x:.2e}" for x in v[s])
+                         + f" | {r['slopes'][s]:+.3f} |")
         lines += ["", f"Highest to lowest at {qubits[-1]} qubits: "
                   + ", ".join(SCHEME_LABELS[s] for s in _ranking(v, -1)) + "; mean over n >= "
                   f"{qubits[high][0]}: " + ", ".join(SCHEME_LABELS[s] for s in _ranking(v, high)) + ".", ""]
@@ -365,11 +368,11 @@ def main(argv: list[str] | None = None) -> int:
             ("init", figure5, "gradient_variance_init", _markdown_init, _plot_init)):
         if section not in args.sections:
             continue
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         result = compute(args)
-        wall = time.perf_counter() - start
-        budget = f"{wall / 60:.1f} min of wall time at {args.threads} torch thread(s)"
-        result.update(section=section, quick=args.quick, wall_s=wall, machine=m, command=command,
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+        budget = f"{wall / 60:.1f} min of wall time, {cpu / 60:.1f} min of CPU time, {args.threads} torch thread(s)"
+        result.update(section=section, quick=args.quick, wall_s=wall, cpu_s=cpu, machine=m, command=command,
                       load_average=os.getloadavg(), finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         meta = {"title": title, "suffix": suffix, "budget": budget, "footer": _footer(result)}
         _write(args.out, stem + suffix, result, markdown(result, meta), plot)
