@@ -1,4 +1,4 @@
-"""SQDR-CNN: spiking conv encoder -> quantum layer -> Linear."""
+"""SQDR-CNN: spiking conv encoder -> quantum layer -> Linear (or the circuit outputs as logits)."""
 from __future__ import annotations
 
 from typing import Any
@@ -11,12 +11,35 @@ from ..encoder import SpikingConvEncoder
 from ..qnn import QuantumLayer
 
 
+class FirstOutputs(nn.Module):
+    """The parameter-free head of ``head="none"``: x (batch, n_outputs) -> x[:, :k] (batch, k)."""
+
+    def __init__(self, k: int) -> None:
+        super().__init__()
+        self.k = k
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, :self.k]
+
+    def extra_repr(self) -> str:
+        return f"k={self.k}"
+
+
+#: ``SQDRCNN(head=...)`` choices: the paper's Linear post-processing, or the circuit's outputs as logits.
+HEADS = ("linear", "none")
+
+
 class SQDRCNN(nn.Module):
     """Spiking-Quantum Data Re-upload CNN (PAPER.md, "SQDR-CNN").
 
     images (batch, in_channels, H, W) in [0, 1] -> phase coding (T steps, K phases) -> spiking conv
     encoder -> spike rates (batch, n_inputs) -> quantum layer (batch, n_qubits) in [-1, 1] ->
-    Linear(n_qubits -> n_classes) -> logits (batch, n_classes).
+    head -> logits (batch, n_classes).
+
+    ``head`` picks the post-processing: ``"linear"`` (default, the paper's MLP) is
+    Linear(n_qubits -> n_classes); ``"none"`` takes the first n_classes outputs <Z_0>, ...,
+    <Z_{n_classes-1}> of the quantum layer as the logits, with no classical parameters after the
+    circuit (the "without MLP" model of the paper's Figure 4; it needs n_qubits >= n_classes).
 
     The encoder's width follows the ansatz: 3 * n_qubits features for ``reupload`` and ``hea``,
     n_qubits for ``sqnn``.
@@ -33,15 +56,23 @@ class SQDRCNN(nn.Module):
     def __init__(self, n_qubits: int = 9, blocks: int = 2, ansatz: str = "reupload",
                  n_classes: int = 10, in_channels: int = 1, T: int = 10, K: int = 8,
                  engine: str = "torch", init: str = "normal_2pi", seed: int | None = None,
-                 relu_logits: bool = False, ansatz_options: dict[str, Any] | None = None,
+                 relu_logits: bool = False, head: str = "linear", ansatz_options: dict[str, Any] | None = None,
                  **engine_options: Any) -> None:
         super().__init__()
         if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
             raise ValueError(f"n_classes must be an integer >= 2; got {n_classes!r}")
+        if head not in HEADS:
+            raise ValueError(f"unknown head {head!r}; known: {', '.join(HEADS)}")
         circuit = build_ansatz(ansatz, n_qubits, blocks, **(ansatz_options or {}))
+        if head == "none" and circuit.n_outputs < n_classes:
+            raise ValueError(f"head='none' takes the logits straight from the circuit's outputs, so it needs "
+                             f"at least n_classes={n_classes} of them; the {ansatz!r} circuit on "
+                             f"{n_qubits} qubits has {circuit.n_outputs}. Use n_qubits >= {n_classes}, "
+                             "fewer classes, or head='linear'")
         self.encoder = SpikingConvEncoder(in_channels, circuit.n_inputs, T, K)
         self.quantum = QuantumLayer(circuit, engine=engine, init=init, seed=seed, **engine_options)
-        self.head = nn.Linear(circuit.n_outputs, n_classes)
+        self.head: nn.Module = (nn.Linear(circuit.n_outputs, n_classes) if head == "linear"
+                                else FirstOutputs(n_classes))
         self.relu_logits = relu_logits
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
