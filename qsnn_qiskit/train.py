@@ -73,7 +73,7 @@ SCHEDULES: dict[str, Callable[[Optimizer, float, int, int], Scheduler | None]] =
 
 #: settings that are arguments of the model, and the model keyword each one fills.
 MODEL_SETTINGS = {"ansatz": "ansatz", "qubits": "n_qubits", "blocks": "blocks", "init": "init",
-                  "engine": "engine"}
+                  "head": "head", "engine": "engine"}
 
 
 @dataclass
@@ -102,6 +102,7 @@ class TrainSettings:
     optimizer: str = "adam"
     schedule: str | None = None
     init: str | None = None
+    head: str | None = None
     engine: str | None = None
     noise: str | None = None
     noise_backend: str | None = None

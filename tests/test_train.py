@@ -40,7 +40,8 @@ def _metrics(run_dir: Path) -> list[dict]:
     ({"lr": 0.0}, "--lr"), ({"lr": float("nan")}, "--lr"), ({"init": "zeros"}, "init"),
     ({"engine": "quantum-magic"}, "engine"), ({"model": "resnet"}, "model"), ({"device": "tpu"}, "device"),
     ({"schedule": "step"}, "schedule"), ({"dataset": "cifar"}, "dataset"), ({"qubits": 0}, "--qubits"),
-    ({"classes": [2, 2]}, "distinct"), ({"seed": -1}, "--seed"),
+    ({"classes": [2, 2]}, "distinct"), ({"seed": -1}, "--seed"), ({"head": "mlp"}, "unknown head"),
+    ({"head": "none", "qubits": 2}, "needs at least n_classes=3"), ({"model": "dsqnet", "head": "none"}, "no --head"),
 ])
 def test_bad_settings_are_refused_before_any_work(tmp_path: Path, changes: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):

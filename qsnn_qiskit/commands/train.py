@@ -72,6 +72,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                       "(default constant; restarts for sgdr)")
     p.add_argument("--init", help=f"circuit weight initialisation: {', '.join(INIT_SCHEMES)} (default: the "
                                   "model's, normal_2pi)")
+    p.add_argument("--head", help="sqdrcnn: post-processing after the circuit: linear (default, a Linear "
+                                  "layer) or none (the first n_classes <Z_j> are the logits; needs qubits >= "
+                                  "classes), the paper's Figure 4 ablation")
     p.add_argument("--engine", help=f"where the circuit runs (default {default_engine()} here)")
     p.add_argument("--noise", help="train under noise, as comma-separated channel=probability pairs: "
                                    "bit_flip, depolarizing, amplitude_damping, two_qubit_depolarizing "
