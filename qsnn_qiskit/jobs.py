@@ -62,6 +62,16 @@ def _state(job: Any) -> str:
     return str(getattr(status, "name", status)).upper()
 
 
+class JobFetchError(ConnectionError):
+    """A job that was sent could not be fetched (network, service); it was not counted as failed."""
+
+
+def _fetch_error(store: JobStore, record: JobRecord, err: BaseException) -> JobFetchError:
+    return JobFetchError(f"fetching job {record.job_id} (chunk {record.chunk}) failed: {type(err).__name__}: "
+                         f"{str(err)[:300]}; the job was not sent again and its id stays in "
+                         f"{store.path(record.chunk)}: run the same command again to fetch it")
+
+
 def expectation_values(result: Any) -> np.ndarray:
     """(n_samples, n_outputs) from the result of one PUB whose observables are shaped (K, 1)."""
     return np.asarray(result[0].data.evs, dtype=float).T
@@ -135,7 +145,10 @@ def _finish(store: JobStore, record: JobRecord, values: np.ndarray, submit: Call
     if record.status == "submitted" and record.job_id:
         if retrieve is not None and not record.local:
             log(f"chunk {record.chunk}: fetching job {record.job_id} sent earlier")
-            job = retrieve(record.job_id)
+            try:
+                job = retrieve(record.job_id)
+            except Exception as err:
+                raise _fetch_error(store, record, err) from err
         else:
             log(f"chunk {record.chunk}: job {record.job_id} ran in local testing mode in a process that "
                 "ended; sending it again")
@@ -163,6 +176,8 @@ def _finish(store: JobStore, record: JobRecord, values: np.ndarray, submit: Call
             store.save(record)
             return record
         except Exception as err:   # a job failure is recorded and retried, not raised
+            if not local and not _failed(job):   # the job lives on: the fetch failed, not the job
+                raise _fetch_error(store, record, err) from err
             record.error = f"{type(err).__name__}: {str(err)[:300]}"
             record.history.append({"job_id": record.job_id, "status": "failed", "error": record.error})
             record.status = "failed" if record.attempts < max_attempts else "given_up"
@@ -171,3 +186,11 @@ def _finish(store: JobStore, record: JobRecord, values: np.ndarray, submit: Call
             if record.status == "given_up":
                 return record
             job = None
+
+
+def _failed(job: Any) -> bool:
+    """Whether ``job`` ended without a result; False when its state cannot be read (unknown)."""
+    try:
+        return _state(job) in FAILED_STATES
+    except Exception:
+        return False
