@@ -28,7 +28,7 @@ def check_real_tensor(x: Any, what: str, shape: str) -> None:
 
 def check_images(images: Any, channels: int | None = None) -> None:
     """Raise unless ``images`` is a real floating tensor (batch, channels, H, W) with values in [0, 1]."""
-    shape = f"(batch, {'C' if channels is None else channels}, H, W)"
+    shape = f"(batch, {'channels' if channels is None else channels}, H, W)"
     check_real_tensor(images, "images", shape)
     if images.ndim != 4 or (channels is not None and images.shape[1] != channels):
         raise ValueError(f"images must have shape {shape}; got {tuple(images.shape)}")
