@@ -2,8 +2,9 @@
 
 A record is written (atomically) as soon as its job exists: job id, the parameter values sent,
 status, attempts. Re-running after a crash fetches jobs that were sent instead of sending them
-again; a job that failed is sent again, at most ``max_attempts`` times in all. Records hold no
-credentials.
+again; a job that failed is sent again, at most ``max_attempts`` times in all. A cloud job whose
+result cannot be fetched (network, service) but has not failed is not sent again: ``JobFetchError``
+asks for a rerun, which fetches it. Records hold no credentials.
 """
 from __future__ import annotations
 
@@ -69,7 +70,8 @@ class JobFetchError(ConnectionError):
 def _fetch_error(store: JobStore, record: JobRecord, err: BaseException) -> JobFetchError:
     return JobFetchError(f"fetching job {record.job_id} (chunk {record.chunk}) failed: {type(err).__name__}: "
                          f"{str(err)[:300]}; the job was not sent again and its id stays in "
-                         f"{store.path(record.chunk)}: run the same command again to fetch it")
+                         f"{store.path(record.chunk)}: run the same command again to fetch it (if the job "
+                         "no longer exists, delete that file to send the chunk anew)")
 
 
 def expectation_values(result: Any) -> np.ndarray:
