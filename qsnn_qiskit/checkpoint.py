@@ -5,6 +5,7 @@ file never runs code from it. RNG states are converted to that form here.
 """
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import random
@@ -27,9 +28,9 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
 
     A crash at any moment leaves either the previous file or the new one, never a partial one.
     """
-    atomic_write(path, lambda tmp: torch.save({"format": FORMAT, "version": VERSION, **state}, tmp))
-
-
+    buffer = io.BytesIO()   # serialised in memory: a full disk then raises OSError, not torch's RuntimeError
+    torch.save({"format": FORMAT, "version": VERSION, **state}, buffer)
+    atomic_write(path, lambda tmp: tmp.write_bytes(buffer.getvalue()))
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
@@ -38,8 +39,8 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
-    advice = ("delete it and resume from an earlier copy, or start a new run "
-              "(checkpoints are written only by `qsnn train`)")
+    advice = ("restore an earlier copy, or move it aside: `qsnn train --resume RUN_DIR` then trains "
+              "that run again from its first epoch (checkpoints are written only by `qsnn train`)")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ._inputs import as_dtype_of, check_images
 from .encoding import phase_encode
 from .neurons import IFNeuron
 
@@ -35,8 +36,8 @@ class SpikingConvEncoder(nn.Module):
     Conv, BatchNorm and pooling run once on the flattened (T * batch) tensor; only the IF neurons
     step through time.
 
-    forward: images (batch, in_channels, H, W) in [0, 1] -> rates (batch, n_features) in [0, 1],
-    each a multiple of 1/T.
+    forward: images (batch, in_channels, H, W) in [0, 1], any float dtype (computed in the
+    encoder's own) -> rates (batch, n_features) in [0, 1], each a multiple of 1/T.
     """
 
     def __init__(self, in_channels: int = 1, n_features: int = 27, T: int = 10, K: int = 8) -> None:
@@ -54,10 +55,8 @@ class SpikingConvEncoder(nn.Module):
         )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        if images.ndim != 4 or images.shape[1] != self.in_channels:
-            raise ValueError(f"images must have shape (batch, {self.in_channels}, H, W); "
-                             f"got {tuple(images.shape)}")
+        check_images(images, self.in_channels)
         if min(images.shape[2:]) < 8:
             raise ValueError(f"images must be at least 8x8 (three 2x2 poolings); got {tuple(images.shape[2:])}")
-        spikes = phase_encode(images, self.T, self.K)
+        spikes = phase_encode(as_dtype_of(images, self), self.T, self.K)
         return self.features(spikes).mean(0)

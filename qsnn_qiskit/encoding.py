@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import torch
 
+from ._inputs import check_images
+
 #: The reference code scales pixels by this so that 1.0 stays representable in K binary digits.
 REFERENCE_SCALE = 255.0 / 256.0
 
@@ -18,7 +20,8 @@ def phase_encode(images: torch.Tensor, T: int = 10, K: int = 8,
     """Weighted phase coding: the K spikes of one period are the binary digits of the pixel value.
 
     Args:
-        images: (batch, channels, H, W) with values in [0, 1].
+        images: (batch, channels, H, W), a floating-point tensor with values in [0, 1] (see
+            ``qsnn_qiskit._inputs``: anything else is a TypeError/ValueError saying what is expected).
         T: time steps (spikes emitted); after K steps the period repeats.
         K: phases per period (binary digits of precision).
         scale: pixels are multiplied by this first (255/256 by default, as the reference).
@@ -30,11 +33,7 @@ def phase_encode(images: torch.Tensor, T: int = 10, K: int = 8,
         carries over from one forward to the next.
     """
     _check_steps(T, K)
-    if images.ndim != 4:
-        raise ValueError(f"images must have shape (batch, channels, H, W); got {tuple(images.shape)}")
-    if not torch.isfinite(images).all() or images.min() < 0 or images.max() > 1:
-        raise ValueError("image values must be finite and in [0, 1]; got values in "
-                         f"[{images.min().item():.4g}, {images.max().item():.4g}]")
+    check_images(images)
     residual = images * scale
     digits = []
     for k in range(K):
@@ -51,8 +50,7 @@ def rate_encode(images: torch.Tensor, T: int = 10, generator: torch.Generator | 
     images: (batch, channels, H, W) in [0, 1] -> spikes (T, batch, channels, H, W).
     """
     _check_steps(T, 1)
-    if not torch.isfinite(images).all() or images.min() < 0 or images.max() > 1:
-        raise ValueError("image values must be finite and in [0, 1]")
+    check_images(images)
     probs = images.unsqueeze(0).expand(T, *images.shape)
     return torch.bernoulli(probs, generator=generator)
 

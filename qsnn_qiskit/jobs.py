@@ -2,8 +2,9 @@
 
 A record is written (atomically) as soon as its job exists: job id, the parameter values sent,
 status, attempts. Re-running after a crash fetches jobs that were sent instead of sending them
-again; a job that failed is sent again, at most ``max_attempts`` times in all. Records hold no
-credentials.
+again; a job that failed is sent again, at most ``max_attempts`` times in all. A cloud job whose
+result cannot be fetched (network, service) but has not failed is not sent again: ``JobFetchError``
+asks for a rerun, which fetches it. Records hold no credentials.
 """
 from __future__ import annotations
 
@@ -60,6 +61,17 @@ def _now() -> str:
 def _state(job: Any) -> str:
     status = job.status()
     return str(getattr(status, "name", status)).upper()
+
+
+class JobFetchError(ConnectionError):
+    """A job that was sent could not be fetched (network, service); it was not counted as failed."""
+
+
+def _fetch_error(store: JobStore, record: JobRecord, err: BaseException) -> JobFetchError:
+    return JobFetchError(f"fetching job {record.job_id} (chunk {record.chunk}) failed: {type(err).__name__}: "
+                         f"{str(err)[:300]}; the job was not sent again and its id stays in "
+                         f"{store.path(record.chunk)}: run the same command again to fetch it (if the job "
+                         "no longer exists, delete that file to send the chunk anew)")
 
 
 def expectation_values(result: Any) -> np.ndarray:
@@ -135,7 +147,10 @@ def _finish(store: JobStore, record: JobRecord, values: np.ndarray, submit: Call
     if record.status == "submitted" and record.job_id:
         if retrieve is not None and not record.local:
             log(f"chunk {record.chunk}: fetching job {record.job_id} sent earlier")
-            job = retrieve(record.job_id)
+            try:
+                job = retrieve(record.job_id)
+            except Exception as err:
+                raise _fetch_error(store, record, err) from err
         else:
             log(f"chunk {record.chunk}: job {record.job_id} ran in local testing mode in a process that "
                 "ended; sending it again")
@@ -163,6 +178,8 @@ def _finish(store: JobStore, record: JobRecord, values: np.ndarray, submit: Call
             store.save(record)
             return record
         except Exception as err:   # a job failure is recorded and retried, not raised
+            if not local and not _failed(job):   # the job lives on: the fetch failed, not the job
+                raise _fetch_error(store, record, err) from err
             record.error = f"{type(err).__name__}: {str(err)[:300]}"
             record.history.append({"job_id": record.job_id, "status": "failed", "error": record.error})
             record.status = "failed" if record.attempts < max_attempts else "given_up"
@@ -171,3 +188,11 @@ def _finish(store: JobStore, record: JobRecord, values: np.ndarray, submit: Call
             if record.status == "given_up":
                 return record
             job = None
+
+
+def _failed(job: Any) -> bool:
+    """Whether ``job`` ended without a result; False when its state cannot be read (unknown)."""
+    try:
+        return _state(job) in FAILED_STATES
+    except Exception:
+        return False

@@ -6,6 +6,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ._inputs import check_real_tensor
 from .circuits import Ansatz
 from .engines import make_engine
 from .init import init_weights
@@ -38,12 +39,17 @@ class QuantumLayer(nn.Module):
         self._engine = make_engine(engine, ansatz, **engine_options)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: a real floating tensor (batch, n_inputs) of finite angles -> (batch, n_outputs) in the
+        dtype of ``x``; an empty batch gives an empty (0, n_outputs) output (engines never see it)."""
+        shape = f"(batch, {self.ansatz.n_inputs})"
+        check_real_tensor(x, "quantum layer input", shape)
         if x.ndim != 2:
-            raise ValueError(f"quantum layer input must have shape (batch, {self.ansatz.n_inputs}); "
-                             f"got {tuple(x.shape)}")
+            raise ValueError(f"quantum layer input must have shape {shape}; got {tuple(x.shape)}")
         self.ansatz.check_features(x.shape[1])
         if not torch.isfinite(x).all():
             raise ValueError("quantum layer input contains NaN or Inf; circuit angles must be finite")
+        if x.shape[0] == 0:   # still attached to the weights, so a loss over it can be backpropagated
+            return x.new_zeros(0, self.ansatz.n_outputs) + 0 * self.weight.sum().to(x.dtype)
         return self._engine(x, self.weight)
 
     def extra_repr(self) -> str:

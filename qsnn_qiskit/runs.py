@@ -121,6 +121,32 @@ def read_metrics(run_dir: str | Path) -> list[dict[str, float]]:
         return [{k: int(v) if k == "epoch" else float(v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
+def find_run_dir(path: str | Path) -> Path | None:
+    """The run directory that is or holds ``path`` (the nearest folder with a qsnn config.json)."""
+    for folder in (Path(path), *Path(path).parents):
+        try:
+            read_config(folder)
+        except (OSError, ValueError):
+            continue
+        return folder
+    return None
+
+
+def resume_advice(run_dir: str | Path) -> str:
+    """What survives a run stopped by an error, and the command that continues it."""
+    run_dir = Path(run_dir)
+    try:
+        epoch = int(load_checkpoint(run_dir / CHECKPOINT)["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        epoch = None
+    if epoch is None:
+        kept = "No epoch had finished, so there is no checkpoint yet"
+    else:
+        kept = (f"The checkpoint of the last finished epoch ({run_dir / CHECKPOINT}, epoch {epoch}) "
+                f"and {run_dir / METRICS} are intact")
+    return f"{kept}; free space or fix the permissions, then continue with: qsnn train --resume {run_dir}"
+
+
 def run_dataset(config: dict[str, Any], dataset: str | None = None, data_dir: str | None = None) -> DataBundle:
     """The data a run was trained on, with its class subset and limit; ``dataset`` (read from
     ``data_dir``) replaces the run's own dataset, keeping the class subset."""

@@ -232,8 +232,12 @@ def load_target(target: str | Path | Target) -> Target:
         path = Path(target)
         if not path.is_file():
             raise FileNotFoundError(f"target file {path} does not exist")
-        name, text = path.stem, path.read_text(encoding="utf-8")
         shown = str(path)
+        try:
+            name, text = path.stem, path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise ValueError(f"target {shown!r} is not UTF-8 text, so not TOML ({err.reason} at byte "
+                             f"{err.start})") from None
     else:
         resource = _shipped() / f"{text_path}.toml"
         if not resource.is_file():

@@ -23,6 +23,7 @@ from torch import nn
 from tqdm import tqdm
 
 from . import distributed, runs
+from ._atomic import stale_temp_files
 from .checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from .circuits.registry import ANSATZE
 from .data import BatchLoader, DataBundle, check_classes, load_dataset, resolve_dataset
@@ -516,7 +517,7 @@ def resume_run(run_dir: str | Path, data: DataBundle | None = None) -> Trainer:
 
 def _remove_stale_checkpoints(run_dir: Path) -> None:
     """Delete checkpoint files left half-written when the run was killed."""
-    for stale in (run_dir / runs.CHECKPOINT).parent.glob(f".{runs.CHECKPOINT.stem}.*.tmp{runs.CHECKPOINT.suffix}"):
+    for stale in stale_temp_files(run_dir / runs.CHECKPOINT):
         stale.unlink()
 
 

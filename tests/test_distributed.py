@@ -114,7 +114,7 @@ def test_distributed_resume_continues_exactly(tmp_path: Path, single: Path) -> N
     assert first.returncode == 0, first.stderr[-3000:]
     assert len(runs.read_metrics(run_dir)) == 1
     # a checkpoint write interrupted by a kill leaves a temporary file; resume removes it
-    stale = run_dir / runs.CHECKPOINT.parent / f".{runs.CHECKPOINT.stem}.abc123.tmp{runs.CHECKPOINT.suffix}"
+    stale = run_dir / runs.CHECKPOINT.parent / f".{runs.CHECKPOINT.name}.abc123.tmp"   # as atomic_write names it
     stale.write_bytes(b"partial")
 
     resumed = _torchrun(["-m", "qsnn_qiskit.cli", "train", "--resume", str(run_dir), "--no-progress"], cwd=tmp_path)

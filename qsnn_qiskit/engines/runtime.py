@@ -139,7 +139,8 @@ class RuntimeEngine:
         self._connector = TorchConnector(self.qnn)
 
     def __call__(self, inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        out = torch.func.functional_call(self._connector, {"weight": weights}, (inputs,))
+        # Qiskit computes in float64; the cast lets any float dtype in (numpy has no bfloat16)
+        out = torch.func.functional_call(self._connector, {"weight": weights}, (inputs.double(),))
         return out.to(dtype=inputs.dtype, device=inputs.device)
 
     def close(self) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .._inputs import as_dtype_of, check_images
 from .dsqnet import DressedQuantumNet
 from .spiking_mlp import SpikingMLP
 
@@ -64,6 +65,8 @@ class PPFQSNN(nn.Module):
 
     def branches(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(spiking logits, quantum logits), each (batch, n_classes), for the same images."""
+        check_images(images)
+        images = as_dtype_of(images, self)
         return self.spiking(images), self.quantum(images.flatten(1))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable
 import torch
 from torch import nn
 
+from .._inputs import as_dtype_of, check_images
 from ..checkpoint import save_checkpoint
 from ..encoding import phase_encode, rate_encode
 from ..neurons import IFNeuron
@@ -74,11 +75,11 @@ class SpikingFeatures(nn.Module):
         self.neuron = IFNeuron(threshold=float(threshold))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        if images.ndim != 4 or images[0].numel() != self.in_features:
+        check_images(images)
+        if images.shape[1:].numel() != self.in_features:
             raise ValueError(f"images must have shape (batch, C, H, W) with C*H*W = {self.in_features}; "
                              f"got {tuple(images.shape)}")
-        if not torch.isfinite(images).all() or images.min() < 0 or images.max() > 1:
-            raise ValueError("image values must be finite and in [0, 1]")
+        images = as_dtype_of(images, self)
         inputs = CODINGS[self.coding](images, self.T).flatten(2)      # (T, batch, in_features)
         return self.neuron(self.fc(inputs)).mean(0)                     # (batch, hidden)
 
