@@ -39,7 +39,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> No
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_TMP_SUFFIX, dir=path.parent)
     except OSError as err:
-        raise _write_error(err, path) from None
+        raise write_error(err, path) from None
     os.close(fd)
     tmp = Path(name)
     try:
@@ -53,7 +53,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> No
     except BaseException as err:
         tmp.unlink(missing_ok=True)
         if isinstance(err, OSError) and not isinstance(err, WriteError):
-            raise _write_error(err, path) from None
+            raise write_error(err, path) from None
         raise
     _fsync_dir(path.parent)
 
@@ -63,7 +63,8 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
 
 
-def _write_error(err: OSError, path: Path) -> WriteError:
+def write_error(err: OSError, path: str | os.PathLike) -> WriteError:
+    """``err`` (from writing ``path``) as a ``WriteError`` naming ``path``."""
     return WriteError(err.errno or errno.EIO, err.strerror or str(err), str(path))
 
 

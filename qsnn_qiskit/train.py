@@ -13,7 +13,7 @@ import math
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -23,7 +23,7 @@ from torch import nn
 from tqdm import tqdm
 
 from . import distributed, runs
-from ._atomic import stale_temp_files
+from ._atomic import stale_temp_files, write_error
 from .checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from .circuits.registry import ANSATZE
 from .data import BatchLoader, DataBundle, check_classes, load_dataset, resolve_dataset
@@ -114,6 +114,8 @@ class TrainSettings:
 
     def resolved(self) -> "TrainSettings":
         """A validated copy with ``engine`` and ``schedule`` filled in; ``ValueError`` on a bad value."""
+        for f in fields(self):   # before anything below reads a value of the wrong type
+            _check_type(f.name, getattr(self, f.name), f.type)
         s = TrainSettings(**asdict(self))
         s.engine = s.engine or default_engine()
         s.schedule = s.schedule or OPTIMIZER_SCHEDULES.get(s.optimizer, "constant")
@@ -124,6 +126,10 @@ class TrainSettings:
         """Raise ``ValueError``/``TypeError`` naming the first bad setting and what is allowed."""
         for name in ("epochs", "batch_size", "qubits", "blocks", "limit"):
             _check_int(name, getattr(self, name), minimum=1, optional=name in ("qubits", "blocks", "limit"))
+        for name in ("qubits", "blocks"):
+            if (getattr(self, name) or 0) > MAX_CIRCUIT_SIZE:
+                raise ValueError(f"{_flag(name)} must be <= {MAX_CIRCUIT_SIZE}, more than any quantum computer "
+                                 f"has; got {getattr(self, name)}")
         _check_int("seed", self.seed, minimum=0)
         for name in ("lr", "weight_decay"):
             value = getattr(self, name)
@@ -172,6 +178,32 @@ class TrainSettings:
 
 def _takes_engine_options(name: str) -> bool:
     return any(p.kind == p.VAR_KEYWORD for p in inspect.signature(MODELS[name]).parameters.values())
+
+
+#: The largest ``qubits`` or ``blocks`` a run takes: a bound against typing errors, not a promise
+#: that a circuit this large fits in memory.
+MAX_CIRCUIT_SIZE = 1024
+
+#: Annotation (as a string) of a TrainSettings field -> the Python types it takes, and in words.
+_FIELD_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "str": ((str,), "a string"), "int": ((int,), "an integer"), "float": ((int, float), "a number"),
+    "bool": ((bool,), "true or false"), "list[int]": ((list,), "a list of integers"),
+}
+
+
+def _check_type(name: str, value: Any, annotation: str) -> None:
+    """``TypeError`` naming the setting unless ``value`` fits its field's ``annotation`` (e.g. ``int | None``)."""
+    kinds = [k.strip() for k in annotation.split("|")]
+    if value is None and "None" in kinds:
+        return
+    wanted = [_FIELD_TYPES[k] for k in kinds if k != "None"]
+    for types, _ in wanted:
+        is_bool = isinstance(value, bool)
+        if isinstance(value, types) and is_bool == (bool in types) and (
+                types != (list,) or all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+            return
+    words = " or ".join(w for _, w in wanted) + (" (or left out)" if "None" in kinds else "")
+    raise TypeError(f"{_flag(name)} must be {words}; got {value!r}")
 
 
 def _flag(name: str) -> str:
@@ -441,9 +473,12 @@ class Trainer:
         """Write the epoch just finished: checkpoint, metrics.csv, TensorBoard scalars."""
         save_checkpoint(run_dir / runs.CHECKPOINT, self.state())
         runs.write_metrics(run_dir, self.history)
-        for key in ("train_loss", "train_acc", "val_loss", "val_acc", "lr"):
-            writer.add_scalar(key.replace("_", "/", 1), row[key], row["epoch"])   # train/loss, val/acc, lr
-        writer.flush()
+        try:
+            for key in ("train_loss", "train_acc", "val_loss", "val_acc", "lr"):
+                writer.add_scalar(key.replace("_", "/", 1), row[key], row["epoch"])   # train/loss, val/acc, lr
+            writer.flush()
+        except OSError as err:
+            raise write_error(err, run_dir / runs.TENSORBOARD_DIR) from None
 
     def _plot(self, run_dir: Path, final: EvalResult) -> None:
         from .plots import plot_confusion, plot_curves
@@ -510,7 +545,12 @@ def resume_run(run_dir: str | Path, data: DataBundle | None = None) -> Trainer:
                                 settings.limit)
     trainer = Trainer.build(settings, data)
     if state is not None:
-        trainer.load_state(state)
+        try:
+            trainer.load_state(state)
+        except (RuntimeError, KeyError, ValueError) as err:
+            raise ValueError(f"checkpoint {run_dir / runs.CHECKPOINT} does not fit the model of "
+                             f"{run_dir / runs.CONFIG} ({str(err).strip().splitlines()[0]}); move it aside and "
+                             "run --resume again to retrain from the start, or restore the right file") from None
     distributed.on_main(lambda: runs.write_metrics(run_dir, trainer.history))
     return trainer
 

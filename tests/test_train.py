@@ -42,6 +42,7 @@ def _metrics(run_dir: Path) -> list[dict]:
     ({"schedule": "step"}, "schedule"), ({"dataset": "cifar"}, "dataset"), ({"qubits": 0}, "--qubits"),
     ({"classes": [2, 2]}, "distinct"), ({"seed": -1}, "--seed"), ({"head": "mlp"}, "unknown head"),
     ({"head": "none", "qubits": 2}, "needs at least n_classes=3"), ({"model": "dsqnet", "head": "none"}, "no --head"),
+    ({"qubits": 10 ** 6}, "--qubits must be <= 1024"), ({"blocks": 5000}, "--blocks must be <= 1024"),
 ])
 def test_bad_settings_are_refused_before_any_work(tmp_path: Path, changes: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):

@@ -108,7 +108,7 @@ def read_toml(path: str) -> dict[str, Any]:
     settings = {key.replace("-", "_"): value for key, value in raw.items()}
     unknown = sorted(k for k in raw if k.replace("-", "_") not in SETTINGS)
     if unknown:
-        raise ValueError(f"{file}: unknown setting(s) {', '.join(unknown)}; known: "
+        raise ValueError(f"{file}: unknown setting(s) {', '.join(map(repr, unknown))}; known: "
                          f"{', '.join(sorted(s.replace('_', '-') for s in SETTINGS))}")
     if "classes" in settings:
         settings["classes"] = parse_classes(settings["classes"])
