@@ -176,7 +176,11 @@ def markdown(done: dict[str, dict[str, Any]], exps: list[Experiment], meta: dict
              f"{meta['machine']['torch_threads']} torch thread(s), GPU {meta['machine']['gpu']}",
              f"- command: `{meta['command']}`",
              f"- total training and evaluation time: {meta['seconds'] / 60:.1f} min (shared machine: other "
-             "jobs ran beside it, so times are upper bounds)", ""]
+             "jobs ran beside it, so times are upper bounds)", "",
+             "How to read these: a few epochs on 8,000 images stand in for the paper's 100 epochs on 60,000, so "
+             "every accuracy here is far below the paper's. Compare orderings within a table (which PQC, which "
+             "variant, which optimiser learns fastest), not absolute values; a cell at about 10% has not left "
+             "chance level within its budget.", ""]
 
     def table(title: str, note: str, rows: list[tuple[str, str, float | None]]) -> None:
         lines.extend([f"## {title}", "", note, "", "| row | ours: val acc (%) | paper (%) | epochs | images | minutes |",
@@ -289,8 +293,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Any]]:
             + ("the embedded default dataset (smoke run: the figures mean nothing)" if args.smoke else f"the {NOTE}"),
             "budget": json.loads(json.dumps(asdict(budget))),   # as the JSON file holds it: lists, not tuples
             "machine": machine(args.threads),
-            "command": "python examples/reproduce_paper.py " + " ".join(map(shlex.quote, argv if argv is not None
-                                                                              else sys.argv[1:]))}
+            "command": " ".join(["python examples/reproduce_paper.py",
+                                 *map(shlex.quote, argv if argv is not None else sys.argv[1:])])}
     run_root = args.run_root / f"{stem}-{hashlib.sha256(json.dumps(meta['budget']).encode()).hexdigest()[:8]}"
     done: dict[str, dict[str, Any]] = {}
     if json_path.is_file():
