@@ -113,17 +113,19 @@ class TrainSettings:
     run_dir: str | None = None
 
     def resolved(self) -> "TrainSettings":
-        """A validated copy with ``engine`` and ``schedule`` filled in; ``ValueError`` on a bad value."""
-        for f in fields(self):   # before anything below reads a value of the wrong type
-            _check_type(f.name, getattr(self, f.name), f.type)
+        """A validated copy with ``engine`` and ``schedule`` filled in (with their defaults, which are
+        always valid); ``ValueError``/``TypeError`` on a bad value."""
+        self.validate()
         s = TrainSettings(**asdict(self))
         s.engine = s.engine or default_engine()
         s.schedule = s.schedule or OPTIMIZER_SCHEDULES.get(s.optimizer, "constant")
-        s.validate()
         return s
 
     def validate(self) -> None:
-        """Raise ``ValueError``/``TypeError`` naming the first bad setting and what is allowed."""
+        """Raise ``ValueError``/``TypeError`` naming the first bad setting and what is allowed:
+        first any value of the wrong type (by the field's annotation), then bad values."""
+        for f in fields(self):   # before anything below reads a value of the wrong type
+            _check_type(f.name, getattr(self, f.name), f.type)
         for name in ("epochs", "batch_size", "qubits", "blocks", "limit"):
             _check_int(name, getattr(self, name), minimum=1, optional=name in ("qubits", "blocks", "limit"))
         for name in ("qubits", "blocks"):
@@ -133,8 +135,7 @@ class TrainSettings:
         _check_int("seed", self.seed, minimum=0)
         for name in ("lr", "weight_decay"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                    or value < 0 or (name == "lr" and value == 0):
+            if not math.isfinite(value) or value < 0 or (name == "lr" and value == 0):
                 raise ValueError(f"{_flag(name)} must be a finite number {'> 0' if name == 'lr' else '>= 0'}; "
                                  f"got {value!r}")
         for name, known in (("model", MODELS), ("optimizer", OPTIMIZERS), ("schedule", SCHEDULES),
@@ -145,14 +146,12 @@ class TrainSettings:
                 raise ValueError(f"unknown {_flag(name)} {value!r}; known: {', '.join(known)}")
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ValueError("--device cuda: no CUDA device is available here; use --device cpu")
-        if not isinstance(self.download, bool):
-            raise TypeError(f"download must be true or false; got {self.download!r}")
         resolve_dataset(self.dataset, self.data_dir)
         check_classes(self.classes)
         self._validate_noise()
         accepted = _model_keywords(self.model)
-        if self.pretrained is not None and (not isinstance(self.pretrained, str) or "pretrained" not in accepted):
-            raise ValueError(f"--pretrained must be a path, and only models with a pretrained part take it "
+        if self.pretrained is not None and "pretrained" not in accepted:
+            raise ValueError(f"--pretrained: only models with a pretrained part take it "
                              f"({', '.join(m for m in MODELS if 'pretrained' in _model_keywords(m))}); got "
                              f"{self.pretrained!r} for model {self.model!r}")
         for setting, keyword in MODEL_SETTINGS.items():
@@ -164,12 +163,8 @@ class TrainSettings:
         if self.noise is not None and self.noise_backend is not None:
             raise ValueError("give --noise or --noise-backend, not both")
         if self.noise is not None:
-            if not isinstance(self.noise, str):
-                raise TypeError(f"--noise must be a string such as 'bit_flip=0.02,depolarizing=0.03'; "
-                                f"got {self.noise!r}")
             NoiseSpec.parse(self.noise)
-        if self.noise_backend is not None and (not isinstance(self.noise_backend, str)
-                                               or self.noise_backend.lower() not in FAKE_BACKENDS):
+        if self.noise_backend is not None and self.noise_backend.lower() not in FAKE_BACKENDS:
             raise ValueError(f"unknown --noise-backend {self.noise_backend!r}; known: "
                              f"{', '.join(sorted(FAKE_BACKENDS))}")
         if (self.noise or self.noise_backend) and not _takes_engine_options(self.model):
@@ -213,7 +208,7 @@ def _flag(name: str) -> str:
 def _check_int(name: str, value: Any, minimum: int, optional: bool = False) -> None:
     if value is None and optional:
         return
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    if value < minimum:   # an int: validate checked the field types first
         raise ValueError(f"{_flag(name)} must be an integer >= {minimum}; got {value!r}")
 
 
