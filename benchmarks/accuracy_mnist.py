@@ -31,10 +31,11 @@ from typing import Any
 import torch
 
 from qsnn_qiskit._atomic import atomic_write_text
-from qsnn_qiskit.bench import machine
+from qsnn_qiskit.analysis import machine
+from qsnn_qiskit.circuits import INIT_SCHEMES
 from qsnn_qiskit.data import BatchLoader, DataBundle, Split, load_dataset
-from qsnn_qiskit.init import INIT_SCHEMES
-from qsnn_qiskit.train import OPTIMIZERS, SCHEDULES, TrainSettings, Trainer, default_engine, start_run, train_epoch
+from qsnn_qiskit.training import (OPTIMIZERS, SCHEDULES, Trainer, TrainSettings, default_engine, start_run,
+                                  train_epoch)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "mnist-test-10k"

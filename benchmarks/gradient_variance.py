@@ -32,13 +32,13 @@ import torch
 
 from qsnn_qiskit import SQDRCNN
 from qsnn_qiskit._atomic import atomic_write, atomic_write_text
-from qsnn_qiskit.bench import machine
+from qsnn_qiskit.analysis import machine
+from qsnn_qiskit.analysis.diagnostics import (OBSERVABLES, EpochGradients, decay_slope,
+                                              train_with_gradient_variance, variance_vs_qubits)
+from qsnn_qiskit.circuits import INIT_SCHEMES
 from qsnn_qiskit.data import BatchLoader, DataBundle, load_dataset
-from qsnn_qiskit.diagnostics import (OBSERVABLES, EpochGradients, decay_slope, train_with_gradient_variance,
-                                     variance_vs_qubits)
-from qsnn_qiskit.init import INIT_SCHEMES
 from qsnn_qiskit.models import count_trainable
-from qsnn_qiskit.train import OPTIMIZERS, SCHEDULES, seed_everything
+from qsnn_qiskit.training import OPTIMIZERS, SCHEDULES, seed_everything
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "mnist-test-10k"

@@ -2,9 +2,9 @@
 
     python benchmarks/reliability.py            # writes benchmarks/results/reliability.{json,md}
 
-Runs tests/test_faults.py, tests/test_hostile.py and tests/test_distributed.py (when it exists) with
-pytest in a subprocess (1 thread), reads each test's outcome from pytest's JUnit XML and the number
-of generated examples of each hypothesis test from ``--hypothesis-show-statistics``, and writes one
+Runs tests/reliability/test_faults.py, tests/reliability/test_hostile.py and
+tests/training/test_distributed.py with pytest in a subprocess (1 thread), reads each test's outcome
+from pytest's JUnit XML and the number of generated examples of each hypothesis test from ``--hypothesis-show-statistics``, and writes one
 line per scenario: what was tried, how many cases, whether it held.
 """
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -25,8 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from qsnn_qiskit._atomic import atomic_write_text  # noqa: E402
+from qsnn_qiskit.analysis import machine  # noqa: E402
 
-SUITES = ["tests/test_faults.py", "tests/test_hostile.py", "tests/test_distributed.py"]
+SUITES = ["tests/reliability/test_faults.py", "tests/reliability/test_hostile.py", "tests/training/test_distributed.py"]
 
 #: test function -> what it tries, in one line (tests not listed are named by their function)
 SCENARIOS = {
@@ -130,13 +130,8 @@ def _outcomes(junit: Path) -> dict[str, dict]:
 
 
 def _machine() -> str:
-    cpu = platform.processor()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    m = machine(threads=1)
+    return f"{m['platform']}, {m['cpu']}, {m['cores']} cores, Python {m['python']}"
 
 
 def _markdown(report: dict) -> str:

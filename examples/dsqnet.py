@@ -17,7 +17,7 @@ import torch
 
 from qsnn_qiskit.data import BatchLoader, load_dataset
 from qsnn_qiskit.models import DSQNet, SpikingMLP, count_trainable, pretrain_spiking_mlp
-from qsnn_qiskit.train import default_engine, evaluate, seed_everything, train_epoch
+from qsnn_qiskit.training import default_engine, evaluate, seed_everything, train_epoch
 
 #: The budget ``--smoke`` sets: small enough to finish in well under 30 s on 2 CPU cores.
 SMOKE = {"limit": 200, "snn_epochs": 1, "epochs": 1, "qubits": 5, "blocks": 1}

@@ -19,10 +19,10 @@ from pathlib import Path
 import torch
 
 from qsnn_qiskit._atomic import atomic_write_text
-from qsnn_qiskit.bench import machine
+from qsnn_qiskit.analysis import machine
 from qsnn_qiskit.data import BatchLoader, load_dataset
 from qsnn_qiskit.models import PPFQSNN
-from qsnn_qiskit.train import default_engine, evaluate, seed_everything, train_epoch
+from qsnn_qiskit.training import default_engine, evaluate, seed_everything, train_epoch
 
 #: The budget ``--smoke`` sets: small enough to finish in well under 30 s on 2 CPU cores.
 SMOKE = {"limit": 128, "epochs": 1, "alphas": [0.0, 0.5, 1.0], "qubits": 4, "blocks": 1}

@@ -40,11 +40,10 @@ from typing import Any
 
 import torch
 
-from qsnn_qiskit import runs
 from qsnn_qiskit._atomic import atomic_write_text
-from qsnn_qiskit.bench import machine
+from qsnn_qiskit.analysis import machine
 from qsnn_qiskit.data import BatchLoader, DataBundle, Split, load_dataset
-from qsnn_qiskit.train import OPTIMIZERS, TrainSettings, evaluate, resume_run, start_run
+from qsnn_qiskit.training import OPTIMIZERS, TrainSettings, evaluate, load_run, resume_run, rundir, start_run
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "mnist-test-10k"
@@ -139,7 +138,7 @@ def plan(tables: list[str], budget: Budget) -> list[Experiment]:
 
 def _train(exp: Experiment, base: TrainSettings, data: DataBundle, run_dir: Path) -> dict[str, Any]:
     """Train ``exp`` into ``run_dir`` (resuming it if an earlier attempt stopped part-way)."""
-    if (run_dir / runs.CONFIG).is_file():
+    if (run_dir / rundir.CONFIG).is_file():
         trainer = resume_run(run_dir, data=data)
         print(f"  resuming {run_dir} after epoch {len(trainer.history)}", flush=True)
     else:
@@ -154,7 +153,7 @@ def _train(exp: Experiment, base: TrainSettings, data: DataBundle, run_dir: Path
 def _evaluate_noisy(exp: Experiment, source: Path, data: DataBundle, images: int) -> dict[str, Any]:
     """Validation accuracy of the model trained in ``source`` with ``exp``'s noise, on ``images`` images."""
     start = time.perf_counter()
-    model, _ = runs.load_run(source, **exp.settings)
+    model, _ = load_run(source, **exp.settings)
     val = Split(data.val.images[:images], data.val.labels[:images])
     result = evaluate(model, BatchLoader(val, 64), data.n_classes, progress=sys.stderr.isatty(),
                       desc=f"{exp.key} under noise")

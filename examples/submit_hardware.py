@@ -16,9 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from qsnn_qiskit.commands.submit import submit_run
-from qsnn_qiskit.commands.transpile import write_transpiled
-from qsnn_qiskit.train import TrainSettings, start_run
+from qsnn_qiskit.hardware import submit_run, write_transpiled
+from qsnn_qiskit.training import TrainSettings, start_run
 
 #: The budget ``--smoke`` sets: a 2-qubit, 1-block circuit, one short epoch, 8 images in one job.
 SMOKE = {"qubits": 2, "blocks": 1, "epochs": 1, "train_limit": 64, "limit": 8, "shots": 1024}

@@ -32,11 +32,10 @@ import torch
 from qiskit_aer import AerSimulator
 
 from qsnn_qiskit import SQDRCNN
+from qsnn_qiskit.circuits import INIT_SCHEMES, NoiseSpec
 from qsnn_qiskit.data import BatchLoader, load_dataset
-from qsnn_qiskit.init import INIT_SCHEMES
 from qsnn_qiskit.models import count_trainable
-from qsnn_qiskit.noise import NoiseSpec
-from qsnn_qiskit.train import OPTIMIZERS, evaluate, seed_everything, train_epoch
+from qsnn_qiskit.training import OPTIMIZERS, evaluate, seed_everything, train_epoch
 
 #: ``--noise`` default: the paper's gate noise (Section 5.2), as ``qsnn train --noise`` takes it.
 PAPER_NOISE = "bit_flip=0.02,depolarizing=0.03,amplitude_damping=0.02"

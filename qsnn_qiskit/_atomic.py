@@ -7,16 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-
-class WriteError(OSError):
-    """Writing ``filename`` failed (disk full, permission, read-only file system, ...); the file
-    holds what it held before. ``errno``/``strerror`` are the operating system's."""
-
-    def __str__(self) -> str:
-        code = errno.errorcode.get(self.errno or 0, "")
-        reason = f"{self.strerror} ({code})" if code else str(self.strerror)
-        return f"could not write {self.filename}: {reason}; {self.filename} was left as it was"
-
+from .errors import WriteError
 
 _TMP_SUFFIX = ".tmp"
 

@@ -12,8 +12,8 @@ import sys
 import threading
 from typing import Sequence
 
-from ._atomic import WriteError
 from .commands import COMMANDS
+from .errors import WriteError
 
 #: errno values of a full, over-quota, read-only or forbidden file system
 _STORAGE_ERRORS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
@@ -60,7 +60,7 @@ def _quiet_storage_errors(hook_args: threading.ExceptHookArgs) -> None:
 def _system_error(err: OSError, args: argparse.Namespace) -> str:
     """One paragraph: what failed, the system's reason, and for a failed write what was kept and
     what to run next (for `qsnn train`, the exact resume command)."""
-    from .runs import find_run_dir, resume_advice
+    from .training.rundir import find_run_dir, resume_advice
 
     write = _write_error_in(err)
     code = errno.errorcode.get(err.errno or 0, "")

@@ -8,8 +8,8 @@ from torch import nn
 
 from ._inputs import check_real_tensor
 from .circuits import Ansatz
+from .circuits.init import init_weights
 from .engines import make_engine
-from .init import init_weights
 
 
 class QuantumLayer(nn.Module):
@@ -18,13 +18,13 @@ class QuantumLayer(nn.Module):
     Args:
         ansatz: the circuit, its input and weight parameters and its observables.
         engine: where it executes (``qsnn_qiskit.engines.ENGINES``); a run-time choice only.
-        init: weight initialisation scheme (``qsnn_qiskit.init.INIT_SCHEMES``).
+        init: weight initialisation scheme (``qsnn_qiskit.circuits.init.INIT_SCHEMES``).
         seed: seed of the initial weights (``None``: fresh randomness).
         **engine_options: passed to the engine. torch: ``device``, ``noise``, ``precision``;
             aer: ``device`` ("CPU"/"GPU"), ``method``, ``seed``, ``noise``, ``shots``;
             runtime: ``target``, ``shots``, ``precision``, ``session``, ``seed``.
             ``noise`` is a ``NoiseSpec``, an Aer ``NoiseModel``, a ``--noise`` string or a fake
-            backend name (``qsnn_qiskit.noise.as_noise_model``).
+            backend name (``qsnn_qiskit.circuits.noise.as_noise_model``).
 
     ``layer.weight`` (n_weights,) is the only state; ``state_dict`` is the same for every engine, so
     a layer trained on one engine loads into another.

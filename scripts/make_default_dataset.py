@@ -1,4 +1,4 @@
-"""Regenerate the embedded default dataset, qsnn_qiskit/datasets/mnist_default.npz.
+"""Regenerate the embedded default dataset, qsnn_qiskit/data/embedded/mnist_default.npz.
 
 Source: the MNIST test set in ../shared/data/mnist-test-10k (IDX, gzip). Only images 0..7999 are
 used (8000..9999 stay an unseen validation split). For each digit 0..9 the first PER_CLASS images
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qsnn_qiskit.data import DEFAULT_DATA_FILE, TEST10K_TRAIN, read_idx
+from qsnn_qiskit.data.datasets import DEFAULT_DATA_FILE, TEST10K_TRAIN, read_idx
 
 ROOT = Path(__file__).resolve().parents[1]
 PER_CLASS = 300
@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--per-class", type=int, default=PER_CLASS, help=f"images per digit (default {PER_CLASS})")
     args = parser.parse_args()
     arrays = build(args.source, args.per_class)
-    out = ROOT / "qsnn_qiskit" / "datasets" / DEFAULT_DATA_FILE
+    out = ROOT / "qsnn_qiskit" / "data" / "embedded" / DEFAULT_DATA_FILE
     tmp = out.with_suffix(".tmp.npz")
     np.savez_compressed(tmp, **arrays)
     tmp.replace(out)

@@ -7,7 +7,7 @@ import torch
 from qiskit.quantum_info import Statevector
 
 from qsnn_qiskit import QuantumLayer, build_ansatz
-from qsnn_qiskit.init import INIT_SCHEMES, init_weights
+from qsnn_qiskit.circuits import INIT_SCHEMES, init_weights
 
 
 def _statevector_outputs(ansatz, x, w):

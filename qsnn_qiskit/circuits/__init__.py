@@ -1,5 +1,8 @@
-"""Parameterised Qiskit circuits for the quantum layer, built by name."""
+"""Circuits: the ansatz builders and their registry, weight initialisation, and `NoiseSpec` with the
+Aer noise models it builds."""
 from .ansatz import Ansatz, z_observables
+from .init import INIT_SCHEMES, init_weights
+from .noise import NoiseSpec
 from .registry import ANSATZE, build_ansatz
 
-__all__ = ["ANSATZE", "Ansatz", "build_ansatz", "z_observables"]
+__all__ = ["ANSATZE", "Ansatz", "INIT_SCHEMES", "NoiseSpec", "build_ansatz", "init_weights", "z_observables"]

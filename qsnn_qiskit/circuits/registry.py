@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .._options import check_options
+from .._checks import check_int, check_options
 from . import builders
 from .ansatz import Ansatz
 
@@ -25,19 +25,12 @@ ANSATZE: dict[str, AnsatzSpec] = {
 }
 
 
-def _check_count(what: str, value: Any, minimum: int, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{what} must be an integer; got {value!r}")
-    if value < minimum:
-        raise ValueError(f"ansatz {name!r} needs {what} >= {minimum}; got {value}")
-
-
 def build_ansatz(name: str, n_qubits: int, blocks: int, **options: Any) -> Ansatz:
     """Build a registered ansatz; ``options`` go to its builder (for example ``entangler="chain"``)."""
     if name not in ANSATZE:
         raise ValueError(f"unknown ansatz {name!r}; known: {', '.join(sorted(ANSATZE))}")
     spec = ANSATZE[name]
-    _check_count("n_qubits", n_qubits, spec.min_qubits, name)
-    _check_count("blocks", blocks, spec.min_blocks, name)
+    check_int(f"n_qubits of ansatz {name!r}", n_qubits, spec.min_qubits)
+    check_int(f"blocks of ansatz {name!r}", blocks, spec.min_blocks)
     check_options(spec.builder, options, f"ansatz {name!r}", positional=("n_qubits", "blocks"))
     return spec.builder(n_qubits, blocks, **options)

@@ -1,11 +1,11 @@
-"""`qsnn bench`: the speed benchmark against the anchor stacks (see `qsnn_qiskit.bench`)."""
+"""`qsnn bench`: the speed benchmark against the anchor stacks (see `qsnn_qiskit.analysis.bench`)."""
 from __future__ import annotations
 
 import argparse
 import shlex
 from pathlib import Path
 
-from ..bench import DEFAULT_ANCHORS, SECTIONS, run_benchmark
+from ..analysis.bench import DEFAULT_ANCHORS, SECTIONS, run_benchmark
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

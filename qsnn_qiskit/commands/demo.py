@@ -6,6 +6,7 @@ import time
 
 import torch
 
+from .._checks import check_int
 from ..models import SQDRCNN, count_trainable
 
 
@@ -22,8 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.batch_size < 1:
-        raise ValueError(f"--batch-size must be >= 1; got {args.batch_size}")
+    check_int("--batch-size", args.batch_size, 1)
     model = SQDRCNN(n_qubits=args.qubits, blocks=args.blocks, ansatz=args.ansatz, engine=args.engine, seed=0)
     images = torch.rand(args.batch_size, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     start = time.perf_counter()

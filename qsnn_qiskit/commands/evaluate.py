@@ -5,9 +5,10 @@ import argparse
 
 import numpy as np
 
+from .._checks import check_int
 from ..data import BatchLoader
-from ..runs import CHECKPOINT, load_run, run_dataset
-from ..train import evaluate
+from ..training import evaluate, load_run, run_dataset
+from ..training.rundir import CHECKPOINT
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,8 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.batch_size < 1:
-        raise ValueError(f"--batch-size must be an integer >= 1; got {args.batch_size}")
+    check_int("--batch-size", args.batch_size, 1)
     overrides = {"engine": args.engine} if args.engine else {}
     model, config = load_run(args.run_dir, args.checkpoint, **overrides)
     data = run_dataset(config, args.dataset, args.data_dir)

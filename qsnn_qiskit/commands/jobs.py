@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..jobs import JOBS_DIR, all_records
+from ..hardware.jobs import JOBS_DIR, all_records
 
 
 def register(sub: argparse._SubParsersAction) -> None:

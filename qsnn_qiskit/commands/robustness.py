@@ -4,10 +4,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..corruptions import CORRUPTIONS, LEVELS, check_corruptions
-from ..data import BatchLoader, Split
-from ..robustness import FILES, evaluate_robustness, markdown_table, write_report
-from ..runs import CHECKPOINT, load_run, run_dataset
+from .._checks import check_int
+from ..analysis.robustness import FILES, evaluate_robustness, markdown_table, write_report
+from ..data import BatchLoader
+from ..data.corruptions import CORRUPTIONS, LEVELS, check_corruptions
+from ..data.datasets import Split
+from ..training import load_run, run_dataset
+from ..training.rundir import CHECKPOINT
 
 
 def _names(text: str) -> list[str]:
@@ -55,10 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.batch_size < 1:
-        raise ValueError(f"--batch-size must be an integer >= 1; got {args.batch_size}")
-    if args.limit is not None and args.limit < 1:
-        raise ValueError(f"--limit must be an integer >= 1; got {args.limit}")
+    check_int("--batch-size", args.batch_size, 1)
+    check_int("--limit", args.limit, 1, optional=True)
     overrides = {"engine": args.engine} if args.engine else {}
     model, config = load_run(args.run_dir, args.checkpoint, **overrides)
     data = run_dataset(config, args.dataset, args.data_dir)

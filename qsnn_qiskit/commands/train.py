@@ -5,31 +5,16 @@ import argparse
 import sys
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:
-    import tomli as tomllib
-
-from .. import distributed, runs
+from ..circuits.init import INIT_SCHEMES
 from ..data import DATASETS
-from ..init import INIT_SCHEMES
 from ..models import MODELS, count_trainable
-from ..train import OPTIMIZERS, SCHEDULES, TrainSettings, default_engine, resume_run, start_run
+from ..training import (OPTIMIZERS, SCHEDULES, TrainSettings, default_engine, distributed, resume_run, rundir,
+                        start_run)
+from ..training.settings import parse_classes, settings_from_toml
 
 SETTINGS = {f.name for f in fields(TrainSettings)}
 _DEFAULTS = TrainSettings()
-
-
-def parse_classes(text: str | list[int]) -> list[int]:
-    """``"0,1,2"`` (or a list from TOML) -> [0, 1, 2]; ``ValueError`` on anything else."""
-    if isinstance(text, list):
-        return text
-    try:
-        return [int(part) for part in str(text).split(",") if part.strip()]
-    except ValueError:
-        raise ValueError(f"--classes must be comma-separated labels such as 0,1,2; got {text!r}") from None
 
 
 def _classes_arg(text: str) -> list[int]:
@@ -96,25 +81,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
-def read_toml(path: str) -> dict[str, Any]:
-    """Settings from a TOML file; keys are flag names (``batch-size`` or ``batch_size``)."""
-    file = Path(path)
-    if not file.is_file():
-        raise FileNotFoundError(f"config file {file} does not exist")
-    try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{file} is not valid TOML ({err})") from None
-    settings = {key.replace("-", "_"): value for key, value in raw.items()}
-    unknown = sorted(k for k in raw if k.replace("-", "_") not in SETTINGS)
-    if unknown:
-        raise ValueError(f"{file}: unknown setting(s) {', '.join(map(repr, unknown))}; known: "
-                         f"{', '.join(sorted(s.replace('_', '-') for s in SETTINGS))}")
-    if "classes" in settings:
-        settings["classes"] = parse_classes(settings["classes"])
-    return settings
-
-
 def run(args: argparse.Namespace) -> int:
     given = {k: v for k, v in vars(args).items() if k in SETTINGS}
     settings: TrainSettings | None = None
@@ -123,12 +89,12 @@ def run(args: argparse.Namespace) -> int:
             extra = sorted("--" + k.replace("_", "-") for k in given) + (["--config"] if getattr(args, "config", None) else [])
             raise ValueError(f"--resume continues a run with its stored settings; drop {', '.join(extra)}")
     else:
-        toml = read_toml(args.config) if getattr(args, "config", None) else {}
+        toml = settings_from_toml(args.config) if getattr(args, "config", None) else {}
         settings = TrainSettings(**{**toml, **given})
     if distributed.requested_world_size() == 1:
         return _train(args, settings)
     # under torchrun: every rank fails the same way on a bad setting before any joins the group
-    checked = (settings or TrainSettings(**runs.read_config(args.resume)["settings"])).resolved()
+    checked = (settings or TrainSettings(**rundir.read_config(args.resume)["settings"])).resolved()
     distributed.check_device(checked.device)
     with distributed.process_group(checked.device):
         return _train(args, settings)

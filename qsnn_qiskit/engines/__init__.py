@@ -1,29 +1,39 @@
-"""Where circuits execute, by name. Every engine runs the same `Ansatz` and agrees on its outputs."""
+"""Where circuits execute, by name. Every engine runs the same `Ansatz` and agrees on its outputs.
+
+An engine's module is imported when the engine is first built: aer and runtime load qiskit-aer,
+qiskit-machine-learning and qiskit-ibm-runtime, which ``import qsnn_qiskit`` does not need.
+"""
 from __future__ import annotations
 
+import importlib
 from typing import Any, Callable
 
-from .._options import check_options
+from .._checks import check_options
 from ..circuits import Ansatz
-from .aer import AerEngine
 from .base import Engine
-from .runtime import RuntimeEngine
-from .torch_engine import TorchEngine
 
-#: name -> engine class; its constructor's keyword arguments are the engine's options.
-ENGINES: dict[str, Callable[..., Engine]] = {
-    "aer": AerEngine,
-    "runtime": RuntimeEngine,
-    "torch": TorchEngine,
+#: name -> "module:class" of the engine in this package; its constructor's keyword arguments are the
+#: engine's options.
+ENGINES: dict[str, str] = {
+    "aer": "aer:AerEngine",
+    "runtime": "runtime:RuntimeEngine",
+    "torch": "torch_engine:TorchEngine",
 }
+
+
+def engine_class(name: str) -> Callable[..., Engine]:
+    """The class of engine ``name`` (its module imported now); ``ValueError`` for an unknown name."""
+    if name not in ENGINES:
+        raise ValueError(f"unknown engine {name!r}; known: {', '.join(sorted(ENGINES))}")
+    module, cls = ENGINES[name].split(":")
+    return getattr(importlib.import_module(f".{module}", __name__), cls)
 
 
 def make_engine(name: str, ansatz: Ansatz, **options: Any) -> Engine:
     """Build engine ``name`` for ``ansatz``; ``options`` must be ones that engine accepts."""
-    if name not in ENGINES:
-        raise ValueError(f"unknown engine {name!r}; known: {', '.join(sorted(ENGINES))}")
-    check_options(ENGINES[name], options, f"engine {name!r}", positional=("ansatz",))
-    return ENGINES[name](ansatz, **options)
+    cls = engine_class(name)
+    check_options(cls, options, f"engine {name!r}", positional=("ansatz",))
+    return cls(ansatz, **options)
 
 
-__all__ = ["ENGINES", "Engine", "make_engine"]
+__all__ = ["ENGINES", "Engine", "engine_class", "make_engine"]

@@ -10,14 +10,16 @@ superoperator of the NoiseModel's error on that gate name and those qubits, in t
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import torch
 from qiskit import QuantumCircuit
 from qiskit.circuit import Gate, Parameter, ParameterExpression
 from qiskit.quantum_info import Kraus, Operator
-from qiskit_aer.noise import NoiseModel
+
+if TYPE_CHECKING:
+    from qiskit_aer.noise import NoiseModel
 
 ENGINE = "torch"
 

@@ -10,18 +10,16 @@ from qiskit.primitives import BaseEstimatorV2
 from qiskit.primitives.containers import DataBin, PrimitiveResult, PubResult
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.primitives.primitive_job import PrimitiveJob
-from qiskit_aer import AerSimulator
 from qiskit_aer.primitives import EstimatorV2 as AerEstimatorV2
 from qiskit_aer.primitives import SamplerV2 as AerSamplerV2
-from qiskit_machine_learning.connectors import TorchConnector
-from qiskit_machine_learning.neural_networks import EstimatorQNN
 
+from .._checks import check_int
+from .._providers import check_aer_device
 from ..circuits import Ansatz
-from ..gradients import BatchedParamShiftGradient
-from ..noise import noisy_circuit
+from ..circuits.noise import noisy_circuit
+from .connector import EstimatorConnector
 
 AER_METHODS = ("statevector", "density_matrix", "automatic")
-AER_DEVICES = ("CPU", "GPU")
 
 
 class AerEngine:
@@ -32,7 +30,7 @@ class AerEngine:
         method: Aer simulation method; ``None`` picks ``"statevector"``, or ``"density_matrix"``
             for exact noisy values.
         seed: seed of Aer's sampling (shots and noise trajectories).
-        noise: anything ``qsnn_qiskit.noise.as_noise_model`` takes (a NoiseSpec, an Aer NoiseModel,
+        noise: anything ``qsnn_qiskit.circuits.noise.as_noise_model`` takes (a NoiseSpec, an Aer NoiseModel,
             a ``--noise`` string or a fake backend name); ``None``: noiseless. A circuit with gates
             outside the model's basis is translated into it so that the errors follow its gates.
         shots: ``None``: exact expectation values (with noise: the density matrix,
@@ -40,21 +38,17 @@ class AerEngine:
             many measured shots (Aer's SamplerV2; with noise, each shot of the statevector method is
             one noise trajectory), the same estimator as on hardware; see `ShotEstimator`.
 
-    The TorchConnector is driven functionally with the layer's own weight Parameter, so the layer's
-    ``state_dict`` holds just ``weight`` whichever engine runs it.
+    The circuit reaches torch through `EstimatorConnector` (EstimatorQNN + TorchConnector).
     """
 
     name = "aer"
 
     def __init__(self, ansatz: Ansatz, device: str = "CPU", method: str | None = None,
                  seed: int | None = None, noise: Any = None, shots: int | None = None) -> None:
-        if device not in AER_DEVICES:
-            raise ValueError(f"unknown Aer device {device!r}; known: {', '.join(AER_DEVICES)}")
         if method is not None and method not in AER_METHODS:
             raise ValueError(f"unknown Aer method {method!r}; known: {', '.join(AER_METHODS)}")
-        if shots is not None and (isinstance(shots, bool) or not isinstance(shots, int) or shots < 1):
-            raise ValueError(f"shots must be None (exact expectation values) or an integer >= 1; got {shots!r}")
-        _check_device(device)
+        check_int("shots (None: exact expectation values)", shots, 1, optional=True)
+        check_aer_device(device)
         circuit, noise_model = noisy_circuit(ansatz.circuit, noise)
         if method is None:
             method = "density_matrix" if noise_model is not None and shots is None else "statevector"
@@ -70,31 +64,13 @@ class AerEngine:
         self.noise_model, self.shots = noise_model, shots
         self.estimator = (AerEstimatorV2(options={"backend_options": backend_options}) if shots is None
                           else ShotEstimator(shots, backend_options))
-        self.qnn = EstimatorQNN(
-            circuit=circuit,
-            observables=list(ansatz.observables),
-            input_params=list(ansatz.input_params),
-            weight_params=list(ansatz.weight_params),
-            estimator=self.estimator,
-            gradient=BatchedParamShiftGradient(self.estimator, merge_rotations=noise_model is None),
-            input_gradients=True,
-            default_precision=0.0,
-        )
-        self._connector = TorchConnector(self.qnn)
+        self._connector = EstimatorConnector(circuit, ansatz.observables, ansatz.input_params,
+                                             ansatz.weight_params, self.estimator,
+                                             merge_rotations=noise_model is None)
+        self.qnn = self._connector.qnn
 
     def __call__(self, inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        # Qiskit computes in float64; the cast lets any float dtype in (numpy has no bfloat16)
-        out = torch.func.functional_call(self._connector, {"weight": weights}, (inputs.double(),))
-        return out.to(dtype=inputs.dtype, device=inputs.device)
-
-
-def _check_device(device: str) -> None:
-    """ValueError if Aer here cannot simulate on ``device``, naming the package that can."""
-    available = AerSimulator().available_devices()
-    if device not in available:
-        raise ValueError(f"Aer device {device!r} is not available: this qiskit-aer build offers "
-                         f"{', '.join(available)} only. For GPU simulation install the qiskit-aer-gpu "
-                         "package (Linux, NVIDIA CUDA) in place of qiskit-aer")
+        return self._connector(inputs, weights)
 
 
 def _basis(pauli: str) -> str:

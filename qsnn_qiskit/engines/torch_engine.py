@@ -24,7 +24,7 @@ import torch
 from qiskit.quantum_info import Pauli, SparsePauliOp
 
 from ..circuits import Ansatz
-from ..noise import noisy_circuit
+from ..circuits.noise import noisy_circuit
 from ._torch_circuit import NoiseLookup, compile_circuit, light_cone
 from ._torch_program import Program
 
@@ -124,7 +124,7 @@ class TorchEngine:
         ansatz: the circuit, its input and weight parameters and its observables.
         device: None follows the inputs' device; ``"cpu"`` or ``"cuda"`` computes there and returns
             the outputs on the inputs' device.
-        noise: an Aer ``NoiseModel`` or anything ``qsnn_qiskit.noise.as_noise_model`` takes; its
+        noise: an Aer ``NoiseModel`` or anything ``qsnn_qiskit.circuits.noise.as_noise_model`` takes; its
             gate errors follow their gates (readout errors are refused); None: noiseless.
         precision: ``"double"`` (complex128) or ``"single"`` (complex64) arithmetic.
 

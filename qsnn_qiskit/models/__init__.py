@@ -1,5 +1,6 @@
-"""Whole hybrid models of the source papers, and a registry of them by name."""
-from .dsqnet import DSQNet, DressedQuantumNet
+"""Models: the whole hybrid models of the source papers (SQDR-CNN, DSQ-Net, PPF-QSNN, the spiking
+MLP), and a registry of them by name."""
+from .dsqnet import DressedQuantumNet, DSQNet
 from .ppfqsnn import PPFQSNN
 from .registry import MODELS, build_model
 from .spiking_mlp import SpikingMLP, pretrain_spiking_mlp

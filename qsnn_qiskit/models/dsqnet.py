@@ -9,9 +9,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from .._checks import check_int
 from ..circuits import build_ansatz
 from ..qnn import QuantumLayer
-from .spiking_mlp import SpikingFeatures, SpikingMLP, _check_int
+from .spiking_mlp import SpikingFeatures, SpikingMLP
 
 #: Pre-net outputs become circuit angles tanh(z) * ANGLE_SCALE in (-pi/2, pi/2), as in the dressed
 #: quantum circuits of Mari et al. (2020) that DSQ-Net's DressedQuantumNet follows.
@@ -32,8 +33,8 @@ class DressedQuantumNet(nn.Module):
                  engine: str = "torch", ansatz_options: dict[str, Any] | None = None,
                  **engine_options: Any) -> None:
         super().__init__()
-        _check_int("n_features", n_features, 1)
-        _check_int("n_classes", n_classes, 2)
+        check_int("n_features", n_features, 1)
+        check_int("n_classes", n_classes, 2)
         circuit = build_ansatz(ansatz, n_qubits, blocks, **(ansatz_options or {}))
         self.pre_net = nn.Linear(n_features, circuit.n_inputs)
         self.quantum = QuantumLayer(circuit, engine=engine, init=init, seed=seed, **engine_options)

@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 from torch import nn
 
-from .._options import check_options
+from .._checks import check_options
 from .dsqnet import DSQNet
 from .ppfqsnn import PPFQSNN
 from .spiking_mlp import SpikingMLP

@@ -8,22 +8,20 @@ from __future__ import annotations
 
 import math
 import os
-import pickle
-import zipfile
-from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import torch
 from torch import nn
 
+from .._checkpoint import CheckpointFormat, load_checkpoint, save_checkpoint
+from .._checks import check_int
 from .._inputs import as_dtype_of, check_images
-from ..checkpoint import save_checkpoint
-from ..encoding import phase_encode, rate_encode
-from ..neurons import IFNeuron
+from ..spiking.coding import phase_encode, rate_encode
+from ..spiking.neurons import IFNeuron
 
 #: Marks a file written by ``SpikingMLP.save``; any other file is refused.
-FORMAT = "qsnn-spiking-mlp"
-VERSION = 1
+SPIKING_MLP_CHECKPOINT = CheckpointFormat(marker="qsnn-spiking-mlp", version=1, kind="spiking MLP checkpoint",
+                                          advice="write one with SpikingMLP.save")
 
 
 def _direct(images: torch.Tensor, T: int) -> torch.Tensor:
@@ -42,13 +40,6 @@ CODINGS: dict[str, Callable[[torch.Tensor, int], torch.Tensor]] = {
 }
 
 
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an integer; got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {value}")
-
-
 def _check_positive(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
@@ -64,9 +55,9 @@ class SpikingFeatures(nn.Module):
     def __init__(self, in_features: int = 784, hidden: int = 128, T: int = 10, coding: str = "direct",
                  threshold: float = 1.0) -> None:
         super().__init__()
-        _check_int("in_features", in_features, 1)
-        _check_int("hidden", hidden, 1)
-        _check_int("T", T, 1)
+        check_int("in_features", in_features, 1)
+        check_int("hidden", hidden, 1)
+        check_int("T", T, 1)
         _check_positive("threshold", threshold)
         if coding not in CODINGS:
             raise ValueError(f"unknown coding {coding!r}; known: {', '.join(CODINGS)}")
@@ -97,7 +88,7 @@ class SpikingMLP(nn.Module):
     def __init__(self, n_classes: int = 10, in_features: int = 784, hidden: int = 128, T: int = 10,
                  coding: str = "direct", threshold: float = 1.0) -> None:
         super().__init__()
-        _check_int("n_classes", n_classes, 2)
+        check_int("n_classes", n_classes, 2)
         self.features = SpikingFeatures(in_features, hidden, T, coding, threshold)
         self.classifier = nn.Linear(hidden, n_classes)
         self.config = {"n_classes": n_classes, "in_features": in_features, "hidden": hidden, "T": T,
@@ -107,32 +98,15 @@ class SpikingMLP(nn.Module):
         return self.classifier(self.features(images))
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write {"format": "qsnn-spiking-mlp", "version", "config", "state_dict"} to ``path`` atomically."""
-        state = {name: t.detach().cpu().clone() for name, t in self.state_dict().items()}
-        # save_checkpoint writes atomically (temp file, fsync, rename); our keys override its marker.
-        save_checkpoint(path, {"format": FORMAT, "version": VERSION, "config": dict(self.config),
-                               "state_dict": state})
+        """Write the config and weights to ``path`` atomically, as a ``qsnn-spiking-mlp`` checkpoint."""
+        state = {name: tensor.detach().cpu().clone() for name, tensor in self.state_dict().items()}
+        save_checkpoint(path, {"config": dict(self.config), "state_dict": state}, SPIKING_MLP_CHECKPOINT)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "SpikingMLP":
         """Read a file written by ``save``: ``FileNotFoundError`` if missing, ``ValueError`` naming the
         file if it is corrupted, truncated or not a spiking-MLP checkpoint."""
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"spiking MLP checkpoint {path} does not exist")
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError,
-                KeyError, AttributeError, OSError) as err:
-            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise ValueError(f"{path} is corrupted or not a spiking MLP checkpoint ({reason}); "
-                             "write one with SpikingMLP.save") from None
-        if not isinstance(state, dict) or state.get("format") != FORMAT:
-            raise ValueError(f"{path} is not a spiking MLP checkpoint (no {FORMAT!r} marker); "
-                             "write one with SpikingMLP.save")
-        if state.get("version") != VERSION:
-            raise ValueError(f"{path} has spiking MLP format version {state.get('version')!r}; "
-                             f"this qsnn-qiskit reads version {VERSION}")
+        state = load_checkpoint(path, SPIKING_MLP_CHECKPOINT)
         try:
             model = cls(**state["config"])
             model.load_state_dict(state["state_dict"])
@@ -148,7 +122,7 @@ def pretrain_spiking_mlp(model: SpikingMLP, loader: Iterable[tuple[torch.Tensor,
     ``loader`` yields (images (batch, C, H, W) in [0, 1], labels (batch,) int64), for example a
     ``qsnn_qiskit.data.BatchLoader``. Returns the mean training loss of each epoch.
     """
-    _check_int("epochs", epochs, 1)
+    check_int("epochs", epochs, 1)
     _check_positive("lr", lr)
     model.to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)

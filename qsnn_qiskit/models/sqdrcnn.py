@@ -6,9 +6,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from .._checks import check_int
 from ..circuits import build_ansatz
-from ..encoder import SpikingConvEncoder
 from ..qnn import QuantumLayer
+from ..spiking.encoder import SpikingConvEncoder
 
 
 class FirstOutputs(nn.Module):
@@ -59,8 +60,7 @@ class SQDRCNN(nn.Module):
                  relu_logits: bool = False, head: str = "linear", ansatz_options: dict[str, Any] | None = None,
                  **engine_options: Any) -> None:
         super().__init__()
-        if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
-            raise ValueError(f"n_classes must be an integer >= 2; got {n_classes!r}")
+        check_int("n_classes", n_classes, 2)
         if head not in HEADS:
             raise ValueError(f"unknown head {head!r}; known: {', '.join(HEADS)}")
         circuit = build_ansatz(ansatz, n_qubits, blocks, **(ansatz_options or {}))

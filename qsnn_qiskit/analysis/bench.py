@@ -1,0 +1,272 @@
+"""Speed benchmark: our engines beside the anchor stacks, in one run (`qsnn bench`, benchmarks/).
+
+Every figure is forward + backward of the data re-upload PQC (``build_ansatz("reupload", ...)``,
+the anchors' circuit), in samples per second: the median of ``repeats`` timed runs after one
+warm-up for our engines; the anchor scripts (../shared/anchors) run as subprocesses with the same
+thread count and print their own figure, which is parsed. Peak memory per sample is the growth
+of this process's peak resident set size (Linux ``VmHWM``, reset through /proc/self/clear_refs)
+during one forward + backward, divided by the batch; it covers torch, numpy and Python memory.
+
+Results: ``speed.json`` (everything), ``speed.md`` (tables, machine, command, ratios) and
+``speed.png`` (throughput and memory against qubit count) in the output folder.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch.nn import functional as F
+
+from .._atomic import atomic_write
+from .._checks import check_int
+from ..circuits import build_ansatz
+from ..circuits.noise import NoiseSpec
+from ..engines import ENGINES
+from ..models import SQDRCNN
+from ..qnn import QuantumLayer
+from .measure import median_seconds, peak_bytes
+from .provenance import machine
+
+#: The noise of the noisy benchmarks (issue 3), `NoiseSpec` fields; depolarizing p is the
+#: probability of an X, Y or Z error, as in PennyLane's DepolarizingChannel.
+NOISE = {"bit_flip": 0.02, "depolarizing": 0.03, "amplitude_damping": 0.02}
+#: ... after every rotation gate; none after the CZs, as in the PennyLane anchor.
+NOISY_GATES = ("rz", "ry", "rx")
+#: Required speed-ups over the anchors.
+TARGETS = {"noiseless": 10.0, "noisy": 100.0, "aer": 100.0}
+#: ../shared/anchors beside the repository (qsnn_qiskit/analysis/bench.py -> the repository's parent)
+DEFAULT_ANCHORS = Path(__file__).resolve().parents[3] / "shared" / "anchors"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sizes of one benchmark run. Batches are samples; ``ml_*`` are the qiskit-ml anchors'."""
+
+    qubits: int = 9
+    blocks: int = 2
+    batch: int = 64
+    noisy_batch: int = 16
+    aer_batch: int = 16
+    loop_batch: int = 8
+    ml_default_batch: int = 2
+    ml_aer_batch: int = 2
+    sweep_noiseless: tuple[int, ...] = (4, 8, 12, 16)
+    sweep_noisy: tuple[int, ...] = (4, 6, 8, 10)
+    sweep_batch: int = 64
+    sweep_noisy_batch: int = 16
+    cnn_batch: int = 64
+    cnn_T: int = 10
+    repeats: int = 5
+    anchor_timeout_s: float = 300.0
+
+
+PLANS: dict[str, Plan] = {
+    "full": Plan(),
+    "quick": Plan(qubits=3, blocks=1, batch=8, noisy_batch=4, aer_batch=2, loop_batch=2,
+                  ml_default_batch=1, ml_aer_batch=1, sweep_noiseless=(2, 4), sweep_noisy=(2, 3),
+                  sweep_batch=8, sweep_noisy_batch=4, cnn_batch=4, cnn_T=2, repeats=1,
+                  anchor_timeout_s=60.0),
+}
+
+
+@dataclass
+class Context:
+    """What every section reads: the plan, the anchors folder (``None``: skip them), threads."""
+
+    plan: Plan
+    anchors: Path | None
+    threads: int
+
+
+def _layer(engine: str, n_qubits: int, blocks: int, noisy: bool) -> QuantumLayer:
+    options = {"noise": NoiseSpec(**NOISE, gates=NOISY_GATES, local_after_two_qubit=False)} if noisy else {}
+    return QuantumLayer(build_ansatz("reupload", n_qubits, blocks), engine=engine, seed=0, **options)
+
+
+def _measure(layer: QuantumLayer, batch: int, repeats: int, memory: bool = False) -> dict[str, Any]:
+    """Forward + backward throughput of ``layer`` on a random batch; optionally its peak memory."""
+    x = torch.rand(batch, layer.ansatz.n_inputs, generator=torch.Generator().manual_seed(0)) * math.tau
+
+    def step() -> None:
+        layer.zero_grad(set_to_none=True)
+        layer(x.clone().requires_grad_(True)).sum().backward()
+
+    out: dict[str, Any] = {"batch": batch, "samples_per_s": batch / median_seconds(step, repeats)}
+    if memory:
+        peak = peak_bytes(step)
+        out["peak_bytes_per_sample"] = None if peak is None else peak / batch
+    return out
+
+
+def _anchor(ctx: Context, script: str, args: list[Any], needs: str, batch: int) -> dict[str, Any]:
+    """Run an anchor script on ``batch`` samples; its printed ``... N samples/s`` is the figure."""
+    if ctx.anchors is None:
+        return {"skipped": "anchors not run (--no-anchors)"}
+    if find_spec(needs) is None:
+        return {"skipped": f"{needs} is not installed (pip install 'qsnn-qiskit[bench]')"}
+    cmd = [sys.executable, str(ctx.anchors / script), *map(str, args)]
+    env = dict(os.environ, OMP_NUM_THREADS=str(ctx.threads), MKL_NUM_THREADS=str(ctx.threads))
+    shown = shlex.join(["python", script, *map(str, args)])
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
+                              timeout=ctx.plan.anchor_timeout_s)
+    except subprocess.TimeoutExpired:
+        return {"command": shown, "error": f"timed out after {ctx.plan.anchor_timeout_s:.0f} s"}
+    found = re.findall(r"([0-9.]+) samples/s", proc.stdout)
+    if proc.returncode != 0 or not found:
+        return {"command": shown, "error": (proc.stderr or proc.stdout).strip()[-500:]}
+    # the printed figure is rounded to 0.1 samples/s; the printed times are finer when present
+    times = re.search(r"bs=(\d+): fwd ([0-9.]+)s bwd ([0-9.]+)s", proc.stdout)
+    rate = int(times[1]) / (float(times[2]) + float(times[3])) if times else float(found[-1])
+    return {"command": shown, "batch": batch, "samples_per_s": rate, "output": proc.stdout.strip()}
+
+
+def _ratio(ours: dict[str, Any], anchor: dict[str, Any]) -> float | None:
+    if "samples_per_s" in ours and "samples_per_s" in anchor:
+        return ours["samples_per_s"] / anchor["samples_per_s"]
+    return None
+
+
+def _noiseless(ctx: Context) -> dict[str, Any]:
+    p = ctx.plan
+    ours = _measure(_layer("torch", p.qubits, p.blocks, False), p.batch, p.repeats)
+    size = [p.qubits, p.blocks]
+    anchors = {
+        "pennylane_batched": _anchor(ctx, "pennylane_reference_pqc.py", size + [p.batch, 0, "batch"],
+                                     "pennylane", p.batch),
+        "pennylane_loop": _anchor(ctx, "pennylane_reference_pqc.py", size + [p.loop_batch, 0, "loop"],
+                                  "pennylane", p.loop_batch),
+        "torchquantum": _anchor(ctx, "torchquantum_reference_pqc.py", size + [p.batch], "torchquantum", p.batch),
+    }
+    return {"qubits": p.qubits, "blocks": p.blocks, "ours": {"engine": "torch", **ours},
+            "anchors": anchors, "ratios": {k: _ratio(ours, a) for k, a in anchors.items()},
+            "target": {"vs": "pennylane_batched", "ratio": TARGETS["noiseless"]}}
+
+
+def _noisy(ctx: Context) -> dict[str, Any]:
+    p = ctx.plan
+    ours = _measure(_layer("torch", p.qubits, p.blocks, True), p.noisy_batch, p.repeats)
+    anchors = {"pennylane_mixed": _anchor(ctx, "pennylane_reference_pqc.py",
+                                          [p.qubits, p.blocks, p.noisy_batch, 1, "batch"], "pennylane",
+                                          p.noisy_batch)}
+    return {"qubits": p.qubits, "blocks": p.blocks, "noise": {**NOISE, "after": list(NOISY_GATES)},
+            "ours": {"engine": "torch", **ours}, "anchors": anchors,
+            "ratios": {k: _ratio(ours, a) for k, a in anchors.items()},
+            "target": {"vs": "pennylane_mixed", "ratio": TARGETS["noisy"]}}
+
+
+def _aer(ctx: Context) -> dict[str, Any]:
+    p = ctx.plan
+    ours = _measure(_layer("aer", p.qubits, p.blocks, False), p.aer_batch, p.repeats)
+    size = [p.qubits, p.blocks]
+    anchors = {
+        "qiskit_ml_default": _anchor(ctx, "qiskit_ml_default_pqc.py", size + [p.ml_default_batch, "default"],
+                                     "qiskit_machine_learning", p.ml_default_batch),
+        "qiskit_ml_aer": _anchor(ctx, "qiskit_ml_default_pqc.py", size + [p.ml_aer_batch, "aer"],
+                                 "qiskit_machine_learning", p.ml_aer_batch),
+    }
+    return {"qubits": p.qubits, "blocks": p.blocks,
+            "ours": {"engine": "aer", "gradient": "BatchedParamShiftGradient", **ours},
+            "anchors": anchors, "ratios": {k: _ratio(ours, a) for k, a in anchors.items()},
+            "target": {"vs": "qiskit_ml_default", "ratio": TARGETS["aer"]}}
+
+
+def _sweep(ctx: Context) -> dict[str, Any]:
+    p = ctx.plan
+    rows = {
+        "noiseless": [{"qubits": n, **_measure(_layer("torch", n, p.blocks, False), p.sweep_batch,
+                                                p.repeats, memory=True)} for n in p.sweep_noiseless],
+        "noisy": [{"qubits": n, **_measure(_layer("torch", n, p.blocks, True), p.sweep_noisy_batch,
+                                            p.repeats, memory=True)} for n in p.sweep_noisy],
+    }
+    return {"engine": "torch", "blocks": p.blocks, **rows,
+            "memory": "peak RSS growth (VmHWM after reset via /proc/self/clear_refs) / batch"}
+
+
+def _cnn_images_per_s(p: Plan, device: str) -> float:
+    torch.manual_seed(0)
+    model = SQDRCNN(n_qubits=p.qubits, blocks=p.blocks, T=p.cnn_T, engine="torch", seed=0).to(device)
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
+    images = torch.rand(p.cnn_batch, 1, 28, 28, device=device)
+    labels = torch.randint(0, 10, (p.cnn_batch,), device=device)
+
+    def step() -> None:
+        optimiser.zero_grad(set_to_none=True)
+        F.cross_entropy(model(images), labels).backward()
+        optimiser.step()
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    return p.cnn_batch / median_seconds(step, p.repeats)
+
+
+def _sqdrcnn(ctx: Context) -> dict[str, Any]:
+    p = ctx.plan
+    cuda: float | str = (_cnn_images_per_s(p, "cuda") if torch.cuda.is_available()
+                         else "no GPU on this machine")
+    return {"model": f"SQDR-CNN {p.blocks}b-{p.qubits}q reupload", "T": p.cnn_T, "batch": p.cnn_batch,
+            "step": "forward + cross-entropy backward + Adam step", "engine": "torch",
+            "cpu_images_per_s": _cnn_images_per_s(p, "cpu"), "cuda_images_per_s": cuda}
+
+
+#: name -> section; each measures one item of the benchmark and returns its JSON record.
+SECTIONS: dict[str, Callable[[Context], dict[str, Any]]] = {
+    "noiseless": _noiseless, "noisy": _noisy, "aer": _aer, "sweep": _sweep, "sqdrcnn": _sqdrcnn,
+}
+#: the engine each section needs.
+_NEEDS = {"noiseless": "torch", "noisy": "torch", "aer": "aer", "sweep": "torch", "sqdrcnn": "torch"}
+
+
+def check_sections(names: list[str]) -> None:
+    """Raise ``ValueError`` unless every name is a known section whose engine is registered."""
+    unknown = [n for n in names if n not in SECTIONS]
+    if unknown:
+        raise ValueError(f"unknown benchmark section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
+    missing = sorted({_NEEDS[n] for n in names} - set(ENGINES))
+    if missing:
+        raise ValueError(f"section(s) need engine(s) {', '.join(missing)}, not registered; "
+                         f"known engines: {', '.join(sorted(ENGINES))}")
+
+
+def run_benchmark(out_dir: Path, plan_name: str = "full", sections: list[str] | None = None,
+                  anchors: Path | None = DEFAULT_ANCHORS, threads: int = 2,
+                  command: str = "") -> dict[str, Any]:
+    """Measure ``sections`` (default: all) and write speed.json, speed.md and speed.png to ``out_dir``."""
+    if plan_name not in PLANS:
+        raise ValueError(f"unknown benchmark plan {plan_name!r}; known: {', '.join(PLANS)}")
+    sections = list(SECTIONS) if sections is None else sections
+    check_sections(sections)
+    if anchors is not None and not anchors.is_dir():
+        raise FileNotFoundError(f"anchor scripts folder {anchors} does not exist; "
+                                "pass --anchors DIR or --no-anchors")
+    check_int("threads", threads, 1)
+    torch.set_num_threads(threads)
+    ctx = Context(PLANS[plan_name], anchors, threads)
+    started = time.perf_counter()
+    results: dict[str, Any] = {
+        "command": command, "plan": plan_name, "sizes": asdict(ctx.plan), "machine": machine(threads),
+        "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    for name in sections:
+        results[name] = SECTIONS[name](ctx)
+    results["wall_s"] = time.perf_counter() - started
+    out_dir.mkdir(parents=True, exist_ok=True)
+    from .bench_report import write_markdown, write_plot  # matplotlib only when writing
+    atomic_write(out_dir / "speed.json", lambda p: p.write_text(json.dumps(results, indent=2) + "\n"))
+    atomic_write(out_dir / "speed.md", lambda p: p.write_text(write_markdown(results)))
+    atomic_write(out_dir / "speed.png", lambda p: write_plot(results, p))
+    return results
+
+

@@ -1,0 +1,45 @@
+"""A run's circuit transpiled for a target, written to RUN_DIR/transpiled/<target>/: the ISA circuit
+(QPY), its drawing (PNG) and its report (markdown and JSON)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .._atomic import atomic_write, atomic_write_text
+from .._plotting import pyplot, save_figure
+from ..backends import get_backend, load_target, transpile_for
+from ..training import load_run
+from .report import TranspileReport, transpile_report
+
+TRANSPILED_DIR = "transpiled"
+
+
+def write_transpiled(run_dir: str | Path, target: str, draw: bool = True) -> tuple[Path, TranspileReport]:
+    """Transpile the quantum layer of a run for ``target``; write RUN_DIR/transpiled/<target>/
+    {circuit.qpy, circuit.png, report.md, report.json}. Returns the folder and the report."""
+    from qiskit import qpy
+
+    spec = load_target(target)
+    model, _ = load_run(run_dir)
+    backend = get_backend(spec)
+    isa, observables = transpile_for(model.quantum.ansatz, spec, backend)
+    report = transpile_report(isa, backend, spec)
+    out = Path(run_dir) / TRANSPILED_DIR / spec.name
+
+    def write_qpy(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            qpy.dump(isa, f)
+
+    atomic_write(out / "circuit.qpy", write_qpy)
+    if draw:
+        pyplot()   # the Agg backend before Qiskit's drawer makes the figure
+        save_figure(isa.draw(output="mpl", idle_wires=False, fold=40), out / "circuit.png", dpi=110,
+                    tight_box=True)
+    else:
+        (out / "circuit.png").unlink(missing_ok=True)   # never leave a drawing of another circuit
+    # each observable as (Pauli, physical qubits, coefficient) terms
+    data = report.to_dict() | {"observables": [[(p, [int(q) for q in qs], float(c.real))
+                                                for p, qs, c in o.to_sparse_list()] for o in observables]}
+    atomic_write_text(out / "report.json", json.dumps(data, indent=2) + "\n")
+    atomic_write_text(out / "report.md", report.to_markdown())
+    return out, report

@@ -1,0 +1,65 @@
+"""`qsnn bench --quick`: the whole pipeline on tiny sizes writes its three files with every key."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from qsnn_qiskit.analysis.bench import SECTIONS
+from qsnn_qiskit.cli import main
+
+#: stand-ins for the anchor scripts: each prints what the real one prints, with a known rate
+_FAKE = 'import sys; print(f"anchor {sys.argv[1:]} bs=4: fwd 0.100s bwd 0.300s -> 10.0 samples/s")\n'
+_SCRIPTS = ("pennylane_reference_pqc.py", "torchquantum_reference_pqc.py", "qiskit_ml_default_pqc.py")
+
+
+def _run(tmp_path, *flags: str) -> dict:
+    out = tmp_path / "results"
+    assert main(["bench", "--quick", "--out", str(out), *flags]) == 0
+    assert {p.name for p in out.iterdir()} == {"speed.json", "speed.md", "speed.png"}
+    assert (out / "speed.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    results = json.loads((out / "speed.json").read_text())
+    md = (out / "speed.md").read_text()
+    assert results["machine"]["cpu"] in md and results["command"] in md
+    return results
+
+
+def test_quick_aer_section_with_anchor_stand_ins(tmp_path):
+    anchors = tmp_path / "anchors"
+    anchors.mkdir()
+    for name in _SCRIPTS:
+        (anchors / name).write_text(_FAKE)
+    results = _run(tmp_path, "--sections", "aer", "--anchors", str(anchors))
+    aer = results["aer"]
+    assert aer["ours"]["samples_per_s"] > 0
+    for key in ("qiskit_ml_default", "qiskit_ml_aer"):
+        assert aer["anchors"][key]["samples_per_s"] == pytest.approx(4 / 0.4)   # parsed from fwd/bwd
+        assert aer["ratios"][key] == pytest.approx(aer["ours"]["samples_per_s"] / 10.0)
+    assert "noiseless" not in results and results["command"].startswith("qsnn bench")
+
+
+def test_quick_all_sections_without_anchors(tmp_path):
+    results = _run(tmp_path, "--no-anchors")
+    for name in SECTIONS:
+        assert name in results
+    for name in ("noiseless", "noisy", "aer"):
+        assert results[name]["ours"]["samples_per_s"] > 0
+        assert all("skipped" in a for a in results[name]["anchors"].values())
+        assert all(r is None for r in results[name]["ratios"].values())
+    for kind in ("noiseless", "noisy"):
+        rows = results["sweep"][kind]
+        assert [r["qubits"] for r in rows] == list(results["sizes"][f"sweep_{kind}"])
+        assert all(r["samples_per_s"] > 0 and r["peak_bytes_per_sample"] is not None for r in rows)
+    assert results["sqdrcnn"]["cpu_images_per_s"] > 0
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--sections", "aer,warp"], "unknown benchmark section(s) warp"),
+    (["--sections", "aer", "--anchors", "/nonexistent/anchors"], "does not exist"),
+    (["--sections", "aer", "--threads", "0"], "threads must be an integer >= 1"),
+])
+def test_bad_input_is_an_error_before_any_work(tmp_path, capsys, flags, message):
+    out = tmp_path / "results"
+    assert main(["bench", "--quick", "--out", str(out), *flags]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()

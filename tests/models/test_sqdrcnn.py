@@ -1,0 +1,65 @@
+"""SQDR-CNN: the paper's parameter counts, forward and backward, encoder structure, input checks."""
+import pytest
+import torch
+
+from qsnn_qiskit import SQDRCNN
+from qsnn_qiskit.models import build_model, count_trainable
+from qsnn_qiskit.spiking import SpikingConvEncoder
+
+
+@pytest.mark.parametrize("qubits,blocks,expected", [(9, 2, 803), (9, 4, 857), (18, 2, 1190), (18, 4, 1298)])
+def test_parameter_counts_match_the_paper(qubits, blocks, expected):
+    assert count_trainable(SQDRCNN(n_qubits=qubits, blocks=blocks, n_classes=10, engine="aer")) == expected
+
+
+def test_encoder_parameter_count_and_rate_output():
+    enc = SpikingConvEncoder(in_channels=1, n_features=27, T=10)
+    assert count_trainable(enc) == 649
+    rates = enc(torch.rand(3, 1, 28, 28))
+    assert rates.shape == (3, 27)
+    assert ((rates * 10).round() - rates * 10).abs().max() < 1e-5   # multiples of 1/T
+    assert rates.min() >= 0 and rates.max() <= 1
+
+
+def test_forward_backward_reaches_every_parameter():
+    torch.manual_seed(0)
+    model = SQDRCNN(n_qubits=2, blocks=1, n_classes=3, engine="aer", seed=0)
+    # Strong first-layer weights make spikes reach the last IF layer, so gradients flow end to end.
+    with torch.no_grad():
+        for m in model.encoder.modules():
+            if isinstance(m, torch.nn.Conv2d):
+                m.weight.abs_().mul_(3.0)
+    images = torch.rand(4, 1, 16, 16)
+    logits = model(images)
+    assert logits.shape == (4, 3) and torch.isfinite(logits).all()
+    torch.nn.functional.cross_entropy(logits, torch.tensor([0, 1, 2, 0])).backward()
+    assert model.quantum.weight.grad.abs().sum() > 0
+    assert model.head.weight.grad.abs().sum() > 0
+    assert model.encoder.features[0].module[0].weight.grad is not None
+
+
+def test_relu_logits_option_clips_negative_scores():
+    model = SQDRCNN(n_qubits=2, blocks=1, n_classes=4, engine="aer", seed=0, relu_logits=True)
+    with torch.no_grad():
+        model.head.bias.fill_(-5.0)
+    assert (model(torch.rand(2, 1, 8, 8)) >= 0).all()
+
+
+def test_rgb_inputs_and_sqnn_width():
+    model = SQDRCNN(n_qubits=2, blocks=1, ansatz="sqnn", in_channels=3, n_classes=2, engine="aer")
+    assert model.encoder.n_features == 2
+    assert model(torch.rand(2, 3, 8, 8)).shape == (2, 2)
+
+
+def test_bad_model_inputs_are_refused():
+    model = SQDRCNN(n_qubits=2, blocks=1, n_classes=2, engine="aer")
+    with pytest.raises(ValueError, match=r"shape \(batch, 1, H, W\)"):
+        model(torch.rand(2, 3, 8, 8))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        model(torch.rand(2, 1, 8, 8) * 2)
+    with pytest.raises(ValueError, match="at least 8x8"):
+        model(torch.rand(2, 1, 4, 4))
+    with pytest.raises(ValueError, match="n_classes must be an integer >= 2"):
+        SQDRCNN(n_qubits=2, blocks=1, n_classes=1, engine="aer")
+    with pytest.raises(ValueError, match="unknown model 'resnet'"):
+        build_model("resnet")
