@@ -1,5 +1,6 @@
 """The `qsnn` command. Each subcommand lives in `qsnn_qiskit.commands.<name>` with
-``register(subparsers)``; this module only assembles them and turns errors into messages.
+``register(parser)``; this module only assembles them (importing just the one being run) and turns
+errors into messages.
 
 Exit status: 0 success, 1 the system refused (disk full, permissions, a network fetch failed),
 2 a bad value or file given by the user, 130 interrupted. None of them prints a traceback.
@@ -12,26 +13,32 @@ import sys
 import threading
 from typing import Sequence
 
-from .commands import COMMANDS
+from . import commands
 from .errors import WriteError
 
 #: errno values of a full, over-quota, read-only or forbidden file system
 _STORAGE_ERRORS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of ``qsnn``. Every subcommand is listed with its one-line help; the arguments are
+    registered (and the module imported) for the subcommand ``argv`` names, or for all of them when
+    ``argv`` is None."""
     parser = argparse.ArgumentParser(
         prog="qsnn", description="Hybrid spiking-quantum neural networks on Qiskit.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:
-        command.register(sub)
+    chosen = None if argv is None else next((a for a in argv if not a.startswith("-")), "")
+    for name, help_line in commands.COMMANDS.items():
+        command_parser = sub.add_parser(name, help=help_line)
+        if chosen is None or name == chosen:
+            commands.load(name).register(command_parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``qsnn``; returns the exit status (2 for a user error)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     previous_hook = threading.excepthook
     threading.excepthook = _quiet_storage_errors
     try:

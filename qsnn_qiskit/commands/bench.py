@@ -25,11 +25,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="torch threads here and OMP threads of the anchor subprocesses (default 2)")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="speed benchmark against PennyLane, TorchQuantum, qiskit-ml",
-                       description="Measure forward + backward throughput of the torch and Aer "
-                                   "engines beside the anchor scripts in one run, and write "
-                                   "speed.json, speed.md and speed.png.")
+def register(p: argparse.ArgumentParser) -> None:
+    """Describe the subcommand on its parser ``p``: description, arguments, handler."""
+    p.description = ("Measure forward + backward throughput of the torch and Aer "
+                     "engines beside the anchor scripts in one run, and write "
+                     "speed.json, speed.md and speed.png.")
     add_arguments(p)
     p.set_defaults(handler=run)
 

@@ -10,10 +10,10 @@ from .._checks import check_int
 from ..models import SQDRCNN, count_trainable
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="forward + backward pass of SQDR-CNN on random images",
-                       description="Build SQDR-CNN, print its trainable parameter count, and time "
-                                   "one forward and backward pass on a random batch.")
+def register(p: argparse.ArgumentParser) -> None:
+    """Describe the subcommand on its parser ``p``: description, arguments, handler."""
+    p.description = ("Build SQDR-CNN, print its trainable parameter count, and time "
+                     "one forward and backward pass on a random batch.")
     p.add_argument("--qubits", type=int, default=9, help="number of qubits (default 9)")
     p.add_argument("--blocks", type=int, default=2, help="re-upload blocks (default 2)")
     p.add_argument("--ansatz", default="reupload", help="reupload, hea or sqnn (default reupload)")

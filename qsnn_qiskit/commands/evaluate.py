@@ -11,11 +11,10 @@ from ..training import evaluate, load_run, run_dataset
 from ..training.rundir import CHECKPOINT
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "evaluate", help="accuracy, per-class accuracy and confusion matrix of a run",
-        description="Load the last checkpoint of a `qsnn train` run and evaluate it on the validation "
-                    "split of its dataset (or of --dataset, with the run's class selection).")
+def register(p: argparse.ArgumentParser) -> None:
+    """Describe the subcommand on its parser ``p``: description, arguments, handler."""
+    p.description = ("Load the last checkpoint of a `qsnn train` run and evaluate it on the validation "
+                     "split of its dataset (or of --dataset, with the run's class selection).")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by `qsnn train`")
     p.add_argument("--dataset", help="evaluate on this dataset instead of the run's (default, mnist, "
                                      "fashion-mnist, kmnist, idx, idx:PATH)")

@@ -7,11 +7,10 @@ from pathlib import Path
 from ..hardware.jobs import JOBS_DIR, all_records
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "jobs", help="list the hardware jobs that `qsnn submit` sent for a run",
-        description=f"Show the job records in RUN_DIR/{JOBS_DIR}/: target, chunk, job id, status "
-                    "(submitted, done, failed, given_up), attempts, samples and the last error.")
+def register(p: argparse.ArgumentParser) -> None:
+    """Describe the subcommand on its parser ``p``: description, arguments, handler."""
+    p.description = (f"Show the job records in RUN_DIR/{JOBS_DIR}/: target, chunk, job id, status "
+                     "(submitted, done, failed, given_up), attempts, samples and the last error.")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory used by `qsnn submit`")
     p.set_defaults(handler=run)
 

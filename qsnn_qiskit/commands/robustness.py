@@ -32,14 +32,13 @@ def _levels(text: str) -> list[int]:
     return levels
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "robustness", help="accuracy of a run on corrupted images, per corruption and intensity",
-        description="Load the last checkpoint of a `qsnn train` run and evaluate it on the validation "
-                    "split of its dataset, clean and under each corruption (Gaussian noise, "
-                    "salt-and-pepper, speckle, Gaussian blur, contrast loss) at intensities 1..5, "
-                    "seeded. Writes a CSV file, a markdown table and a plot of accuracy against "
-                    f"intensity ({', '.join(FILES.values())}) and prints the table.")
+def register(p: argparse.ArgumentParser) -> None:
+    """Describe the subcommand on its parser ``p``: description, arguments, handler."""
+    p.description = ("Load the last checkpoint of a `qsnn train` run and evaluate it on the validation "
+                     "split of its dataset, clean and under each corruption (Gaussian noise, "
+                     "salt-and-pepper, speckle, Gaussian blur, contrast loss) at intensities 1..5, "
+                     "seeded. Writes a CSV file, a markdown table and a plot of accuracy against "
+                     f"intensity ({', '.join(FILES.values())}) and prints the table.")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by `qsnn train`")
     p.add_argument("--dataset", help="evaluate on this dataset instead of the run's (default, mnist, "
                                      "fashion-mnist, kmnist, idx, idx:PATH), with the run's classes")

@@ -9,15 +9,14 @@ from ..backends import target_names
 from ..hardware.submit import SUBMIT_DIR, submit_run
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "submit", help="run a trained model's inference on a backend (fake or real IBM)",
-        description="Evaluate the first --limit validation images of a `qsnn train` run on a target's "
-                    "backend through qiskit-ibm-runtime's EstimatorV2 (Batch mode), beside the exact "
-                    "simulator. Job ids go to RUN_DIR/jobs/<target>/ as soon as each job exists; running "
-                    "the same command again after a crash fetches those jobs instead of sending them "
-                    "again. Results: RUN_DIR/submit/<target>/predictions.csv and summary.json. A real "
-                    "backend needs a saved IBM Quantum account or QISKIT_IBM_TOKEN.")
+def register(p: argparse.ArgumentParser) -> None:
+    """Describe the subcommand on its parser ``p``: description, arguments, handler."""
+    p.description = ("Evaluate the first --limit validation images of a `qsnn train` run on a target's "
+                     "backend through qiskit-ibm-runtime's EstimatorV2 (Batch mode), beside the exact "
+                     "simulator. Job ids go to RUN_DIR/jobs/<target>/ as soon as each job exists; running "
+                     "the same command again after a crash fetches those jobs instead of sending them "
+                     "again. Results: RUN_DIR/submit/<target>/predictions.csv and summary.json. A real "
+                     "backend needs a saved IBM Quantum account or QISKIT_IBM_TOKEN.")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by `qsnn train`")
     p.add_argument("--target", required=True,
                    help=f"a target name ({', '.join(target_names())}) or the path of a target .toml file")

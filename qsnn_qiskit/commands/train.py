@@ -24,18 +24,17 @@ def _classes_arg(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "train", help="train a model into a run directory (or --resume one)",
-        description="Train a hybrid spiking-quantum model. Every epoch writes an atomic checkpoint, a "
-                    "row of metrics.csv and TensorBoard scalars into the run directory; at the end the "
-                    "loss/accuracy curves and the validation confusion matrix are saved as PNG. Settings "
-                    "come from the flags, then a --config TOML file (keys are the flag names), then the "
-                    "defaults. With no flags it trains SQDR-CNN 2b-9q on the embedded MNIST subset. Under "
-                    "torchrun (torchrun --nproc_per_node N -m qsnn_qiskit.cli train ...) it trains "
-                    "data-parallel, --batch-size being the global batch, with the result of one process; "
-                    "rank 0 alone writes the run directory.",
-        argument_default=argparse.SUPPRESS)
+def register(p: argparse.ArgumentParser) -> None:
+    """Describe the subcommand on its parser ``p``: description, arguments, handler."""
+    p.description = ("Train a hybrid spiking-quantum model. Every epoch writes an atomic checkpoint, a "
+                     "row of metrics.csv and TensorBoard scalars into the run directory; at the end the "
+                     "loss/accuracy curves and the validation confusion matrix are saved as PNG. Settings "
+                     "come from the flags, then a --config TOML file (keys are the flag names), then the "
+                     "defaults. With no flags it trains SQDR-CNN 2b-9q on the embedded MNIST subset. Under "
+                     "torchrun (torchrun --nproc_per_node N -m qsnn_qiskit.cli train ...) it trains "
+                     "data-parallel, --batch-size being the global batch, with the result of one process; "
+                     "rank 0 alone writes the run directory.")
+    p.argument_default = argparse.SUPPRESS
     d = _DEFAULTS
     p.add_argument("--model", help=f"model: {', '.join(MODELS)} (default {d.model})")
     p.add_argument("--dataset", help=f"dataset: {', '.join(n for n in DATASETS if n != 'idx')}, idx (a folder of "

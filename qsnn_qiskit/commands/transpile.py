@@ -8,13 +8,12 @@ from ..backends import load_target, target_names
 from ..hardware.transpiled import write_transpiled
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "transpile", help="transpile a run's circuit for a hardware target; write QPY, PNG, report",
-        description="Transpile the quantum layer of a `qsnn train` run to the ISA of a target in "
-                    "transpile/ (or a TOML file) and write RUN_DIR/transpiled/<target>/: circuit.qpy, "
-                    "circuit.png, report.md and report.json (depth, two-qubit gates, layout, estimated "
-                    "success probability from the backend's calibration).")
+def register(p: argparse.ArgumentParser) -> None:
+    """Describe the subcommand on its parser ``p``: description, arguments, handler."""
+    p.description = ("Transpile the quantum layer of a `qsnn train` run to the ISA of a target in "
+                     "transpile/ (or a TOML file) and write RUN_DIR/transpiled/<target>/: circuit.qpy, "
+                     "circuit.png, report.md and report.json (depth, two-qubit gates, layout, estimated "
+                     "success probability from the backend's calibration).")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by `qsnn train`")
     p.add_argument("--target", required=True,
                    help=f"a target name ({', '.join(target_names())}) or the path of a target .toml file")

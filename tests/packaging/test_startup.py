@@ -1,6 +1,6 @@
-"""Start-up stays light: importing the package and building the `qsnn` parser (what `qsnn --help`
-does) load none of qiskit-aer, qiskit-ibm-runtime and qiskit-machine-learning; building an engine
-that needs one loads it then."""
+"""Start-up stays light: `import qsnn_qiskit` and `qsnn --help` load neither torch nor qiskit, no
+subcommand's --help and no model on the torch engine loads qiskit-aer, qiskit-ibm-runtime or
+qiskit-machine-learning, and building an engine that needs them loads them then."""
 from __future__ import annotations
 
 import json
@@ -10,17 +10,26 @@ import sys
 import pytest
 
 HEAVY = ("qiskit_aer", "qiskit_ibm_runtime", "qiskit_machine_learning")
+SLOW = ("torch", "qiskit", *HEAVY)
 
 
-def _loaded_after(code: str) -> list[str]:
-    """The HEAVY packages in sys.modules after running ``code`` in a fresh interpreter."""
-    probe = f"{code}\nimport json, sys\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+def _loaded_after(code: str, watched: tuple[str, ...] = HEAVY) -> list[str]:
+    """The ``watched`` packages in sys.modules after running ``code`` in a fresh interpreter."""
+    probe = f"{code}\nimport json, sys\nprint(json.dumps([m for m in {watched!r} if m in sys.modules]))"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_import_and_help_load_no_heavy_qiskit_package() -> None:
+def test_import_and_top_level_help_load_neither_torch_nor_qiskit() -> None:
+    code = ("import contextlib, io, qsnn_qiskit\n"
+            "from qsnn_qiskit.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+            "    main(['--help'])")
+    assert _loaded_after(code, SLOW) == []
+
+
+def test_subcommand_help_and_a_torch_model_load_no_heavy_qiskit_package() -> None:
     code = ("import contextlib, io, qsnn_qiskit\n"
             "from qsnn_qiskit.cli import build_parser, main\n"
             "parser = build_parser()\n"
