@@ -50,10 +50,12 @@ def test_the_wheel_holds_every_module_and_shipped_target(wheel: Path) -> None:
 
 
 def test_pyproject_lists_every_package() -> None:
-    """setuptools gets an explicit package list (for the transpile/ mapping): a new wing must join it."""
+    """setuptools gets an explicit package list (for the transpile/ mapping): a new wing, or a new
+    folder of data files, must join it."""
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     listed = ast.literal_eval(text.split("packages = ", 1)[1].split("]", 1)[0] + "]")
-    folders = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "qsnn_qiskit").rglob("__init__.py")}
+    folders = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "qsnn_qiskit").rglob("*")
+               if p.is_file() and "__pycache__" not in p.parts}   # every folder that holds a file
     assert set(listed) == folders | {"qsnn_qiskit.transpile"}
 
 
