@@ -1,7 +1,7 @@
 """Speed benchmark: our engines beside the anchor stacks, in one run (`qsnn bench`, benchmarks/).
 
 Every figure is forward + backward of the data re-upload PQC (``build_ansatz("reupload", ...)``,
-the anchors' circuit), in samples per second: the median of ``repeats`` timed runs after one
+the anchors' circuit; section ``noisy_deep`` adds deeper and entangling ones), in samples per second: the median of ``repeats`` timed runs after one
 warm-up for our engines; the anchor scripts (../shared/anchors) run as subprocesses with the same
 thread count and print their own figure, which is parsed. Peak memory per sample is the growth
 of this process's peak resident set size (Linux ``VmHWM``, reset through /proc/self/clear_refs)
@@ -52,7 +52,11 @@ DEFAULT_ANCHORS = Path(__file__).resolve().parents[3] / "shared" / "anchors"
 
 @dataclass(frozen=True)
 class Plan:
-    """Sizes of one benchmark run. Batches are samples; ``ml_*`` are the qiskit-ml anchors'."""
+    """Sizes of one benchmark run. Batches are samples; ``ml_*`` are the qiskit-ml anchors'.
+
+    ``deep``: the (ansatz, qubits, blocks) circuits of the ``noisy_deep`` section, under
+    `NoiseSpec.reference`; the PennyLane default.mixed anchor runs the re-upload ones of at most
+    ``mixed_max_qubits`` qubits (it holds the whole 2^n x 2^n density matrix)."""
 
     qubits: int = 9
     blocks: int = 2
@@ -68,6 +72,10 @@ class Plan:
     sweep_noisy_batch: int = 16
     cnn_batch: int = 64
     cnn_T: int = 10
+    deep: tuple[tuple[str, int, int], ...] = (
+        ("reupload", 9, 2), ("reupload", 9, 4), ("reupload", 18, 4), ("hea", 9, 2), ("sqnn", 9, 2))
+    deep_batch: int = 16
+    mixed_max_qubits: int = 10
     repeats: int = 5
     anchor_timeout_s: float = 300.0
 
@@ -76,8 +84,9 @@ PLANS: dict[str, Plan] = {
     "full": Plan(),
     "quick": Plan(qubits=3, blocks=1, batch=8, noisy_batch=4, aer_batch=2, loop_batch=2,
                   ml_default_batch=1, ml_aer_batch=1, sweep_noiseless=(2, 4), sweep_noisy=(2, 3),
-                  sweep_batch=8, sweep_noisy_batch=4, cnn_batch=4, cnn_T=2, repeats=1,
-                  anchor_timeout_s=60.0),
+                  sweep_batch=8, sweep_noisy_batch=4, cnn_batch=4, cnn_T=2,
+                  deep=(("reupload", 3, 2), ("hea", 3, 1), ("sqnn", 3, 1)), deep_batch=2,
+                  mixed_max_qubits=3, repeats=1, anchor_timeout_s=60.0),
 }
 
 
@@ -195,6 +204,26 @@ def _sweep(ctx: Context) -> dict[str, Any]:
             "memory": "peak RSS growth (VmHWM after reset via /proc/self/clear_refs) / batch"}
 
 
+def _noisy_deep(ctx: Context) -> dict[str, Any]:
+    """Deeper and entangling circuits under the reference noise (also after every cz / cx)."""
+    p = ctx.plan
+    rows = []
+    for name, n, b in p.deep:
+        layer = QuantumLayer(build_ansatz(name, n, b), engine="torch", seed=0, noise=NoiseSpec.reference())
+        ours = _measure(layer, p.deep_batch, p.repeats, memory=True)
+        if name != "reupload":
+            anchor = {"skipped": "the anchor script runs the re-upload circuit only"}
+        elif n > p.mixed_max_qubits:
+            anchor = {"skipped": f"default.mixed would hold a 2^{n} x 2^{n} density matrix"}
+        else:
+            anchor = _anchor(ctx, "pennylane_reference_pqc.py", [n, b, p.deep_batch, 1, "batch"],
+                             "pennylane", p.deep_batch)
+        rows.append({"ansatz": name, "qubits": n, "blocks": b, "ours": ours,
+                     "anchors": {"pennylane_mixed": anchor}, "ratios": {"pennylane_mixed": _ratio(ours, anchor)}})
+    return {"engine": "torch", "noise": asdict(NoiseSpec.reference()), "rows": rows,
+            "memory": "peak RSS growth (VmHWM after reset via /proc/self/clear_refs) / batch"}
+
+
 def _cnn_images_per_s(p: Plan, device: str) -> float:
     torch.manual_seed(0)
     model = SQDRCNN(n_qubits=p.qubits, blocks=p.blocks, T=p.cnn_T, engine="torch", seed=0).to(device)
@@ -223,10 +252,12 @@ def _sqdrcnn(ctx: Context) -> dict[str, Any]:
 
 #: name -> section; each measures one item of the benchmark and returns its JSON record.
 SECTIONS: dict[str, Callable[[Context], dict[str, Any]]] = {
-    "noiseless": _noiseless, "noisy": _noisy, "aer": _aer, "sweep": _sweep, "sqdrcnn": _sqdrcnn,
+    "noiseless": _noiseless, "noisy": _noisy, "aer": _aer, "sweep": _sweep, "noisy_deep": _noisy_deep,
+    "sqdrcnn": _sqdrcnn,
 }
 #: the engine each section needs.
-_NEEDS = {"noiseless": "torch", "noisy": "torch", "aer": "aer", "sweep": "torch", "sqdrcnn": "torch"}
+_NEEDS = {"noiseless": "torch", "noisy": "torch", "aer": "aer", "sweep": "torch", "noisy_deep": "torch",
+          "sqdrcnn": "torch"}
 
 
 def check_sections(names: list[str]) -> None:

@@ -70,6 +70,19 @@ def _sweep_rows(sweep: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _deep_rows(deep: dict[str, Any]) -> list[str]:
+    rows = ["| circuit | batch | samples/s | peak memory per sample (KiB) | PennyLane default.mixed, batched "
+            "samples/s (batch) | ratio |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in deep["rows"]:
+        ours, anchor, ratio = r["ours"], r["anchors"]["pennylane_mixed"], r["ratios"]["pennylane_mixed"]
+        mem = ours.get("peak_bytes_per_sample")
+        batch = f" ({anchor['batch']})" if "samples_per_s" in anchor else ""
+        rows.append(f"| {r['ansatz']} {r['blocks']}b-{r['qubits']}q | {ours['batch']} | "
+                    f"{_num(ours['samples_per_s'])} | {_num(None if mem is None else mem / 1024)} | "
+                    f"{_anchor_cell(anchor)}{batch} | {'-' if ratio is None else f'{ratio:,.1f}x'} |")
+    return rows
+
+
 def write_markdown(results: dict[str, Any]) -> str:
     """The report: machine, command, the ratio table, the qubit sweep and the SQDR-CNN step."""
     m = results["machine"]
@@ -101,6 +114,13 @@ def write_markdown(results: dict[str, Any]) -> str:
         lines += ["## Throughput and memory against qubit count (engine=\"torch\")", "",
                   f"{results['sweep']['blocks']} blocks. Memory: {results['sweep']['memory']}.", "",
                   *_sweep_rows(results["sweep"]), ""]
+    if "noisy_deep" in results:
+        deep = results["noisy_deep"]
+        lines += ["## Noisy deep and entangling circuits (engine=\"torch\", NoiseSpec.reference())", "",
+                  f"Noise: {deep['noise']}: after every rotation, and bit flip then depolarizing on each "
+                  "qubit after every cz / cx; exact (density matrices on light cones). The PennyLane "
+                  "anchor applies its channels once per qubit and block and none after the CZs. "
+                  f"Memory: {deep['memory']}.", "", *_deep_rows(deep), ""]
     if "sqdrcnn" in results:
         s = results["sqdrcnn"]
         cuda = s["cuda_images_per_s"]

@@ -1,124 +1,35 @@
 """A compiled, fused torch program: `GateOp`s on n qubits -> expectation values, batched.
 
-The state is a tensor (batch, d^n) over n "sites", site q of dimension d with stride d^q: d = 2
-for a statevector, d = 4 for a density matrix (site digit 2 * row bit + column bit, so a channel
-on k qubits is a (4^k, 4^k) superoperator on k sites, exactly like a gate on a statevector).
+The state is a tensor (batch, d^m) over the m qubits still "alive", position j of dimension d
+with stride d^j: d = 2 complex amplitudes for a statevector; d = 4 real Pauli coefficients for a
+density matrix (`_torch_pauli`: a channel on k qubits is its real (4^k, 4^k) Pauli-transfer
+matrix, a gate on a statevector alike). A density-matrix qubit that no observable reads is
+traced out after its last multi-qubit stage (its later channels cannot reach the rest), so the
+light cone of <Z_j> shrinks toward qubit j as the circuit runs.
 
-Stages, built once:
+Stages, built once (`_torch_stages` schedules them, `_torch_readout` reads the final state):
 - local: one fused (d, d) operator per site; every single-qubit gate (and, with noise, its error)
-  between two multi-qubit gates on that qubit is multiplied into it. The matrices of all local
-  stages are built in one vectorised pass (gate matrices by kind, then a padded product chain).
-  A first local stage becomes the initial product state by Kronecker products.
-- monomial: runs of multi-qubit operators with one non-zero per column (cz, cx, swap and their
-  noiseless superoperators) composed into one gather and one phase vector over all d^n amplitudes.
+  between two multi-qubit gates on that qubit is multiplied into it, all stages' matrices built in
+  one vectorised pass; a stage is one batched matmul per site, each moving the top site to the
+  bottom (a full cycle restores the order, with no copies). A first local stage becomes the
+  initial product state by Kronecker products.
+- monomial: runs of operators with one non-zero per column (cz, cx, swap; with noise their
+  Pauli-transfer matrices, and the diagonal ones of Pauli channels such as a product error split
+  off a cz) composed into one gather and one sign / scale vector, which also drops the qubits
+  traced out after it. A whole noisy CZ ring is one such stage.
 - dense: any other constant multi-qubit operator (for example a gate followed by its noise).
 """
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
-
 import numpy as np
 import torch
 from qiskit.quantum_info import SparsePauliOp
 
 from ._torch_circuit import PARAM_GATES, GateOp, superop
-
-
-def _is_monomial(m: np.ndarray) -> bool:
-    """One non-zero in every row and every column: a permutation with phases."""
-    nz = np.abs(m) > 1e-12
-    return bool((nz.sum(axis=0) == 1).all() and (nz.sum(axis=1) == 1).all())
-
-
-def _lift_monomial(m: np.ndarray, sites: tuple[int, ...], n: int, d: int) -> tuple[np.ndarray, np.ndarray]:
-    """A monomial (d^k, d^k) on ``sites`` -> (src, val) over d^n with out[i] = val[i] * state[src[i]]."""
-    k = len(sites)
-    col = np.abs(m).argmax(axis=1)              # for each output local index, its input local index
-    val_local = m[np.arange(d ** k), col]
-    index = np.arange(d ** n)
-    digit = {s: (index // d ** s) % d for s in sites}
-    local_out = sum(digit[s] * d ** j for j, s in enumerate(sites))
-    local_in = col[local_out]
-    src = index.copy()
-    for j, s in enumerate(sites):
-        src += ((local_in // d ** j) % d - digit[s]) * d ** s
-    return src, val_local[local_out]
-
-
-@dataclass
-class _Stage:
-    kind: str                                   # "local", "monomial" or "dense"
-    sites: dict[int, list[int]] = field(default_factory=dict)   # local: site -> 1-qubit op indices
-    ops: list[int] = field(default_factory=list)                 # monomial / dense: op indices
-
-
-def _schedule(ops: list[GateOp], n: int, monomial: list[bool]) -> list[_Stage]:
-    """Order ops into stages; single-qubit runs slide back to the earliest local stage they may join."""
-    stages: list[_Stage] = []
-    pending: dict[int, list[int]] = {q: [] for q in range(n)}
-    last_touch = [-1] * n
-
-    def flush(q: int) -> None:
-        if not pending[q]:
-            return
-        target = next((s for s in range(last_touch[q] + 1, len(stages)) if stages[s].kind == "local"), None)
-        if target is None:
-            stages.append(_Stage("local"))
-            target = len(stages) - 1
-        stages[target].sites[q] = pending[q]
-        pending[q] = []
-        last_touch[q] = target
-
-    for i, op in enumerate(ops):
-        if len(op.qubits) == 1:
-            pending[op.qubits[0]].append(i)
-            continue
-        for q in op.qubits:
-            flush(q)
-        if monomial[i] and stages and stages[-1].kind == "monomial":
-            stages[-1].ops.append(i)
-        else:
-            stages.append(_Stage("monomial" if monomial[i] else "dense", ops=[i]))
-        for q in op.qubits:
-            last_touch[q] = len(stages) - 1
-    for q in range(n):
-        flush(q)
-    return stages
-
-
-class _Observables:
-    """Hermitian Pauli sums -> expectation values: per X-mask x of the terms, a gather and a matmul.
-
-    <P> with P|j> = v_j |j ^ x>: statevector sum_j conj(psi[j ^ x]) v_j psi[j]; density matrix
-    sum_j v_j rho[j, j ^ x].
-    """
-
-    _PHASE = {  # char -> (flip, factor for bit 0, factor for bit 1)
-        "I": (0, 1, 1), "Z": (0, 1, -1), "X": (1, 1, 1), "Y": (1, 1j, -1j),
-    }
-
-    def __init__(self, observables: list[SparsePauliOp], n: int, density: bool) -> None:
-        j = np.arange(2 ** n)
-        bits = (j[:, None] >> np.arange(n)) & 1
-        weights: dict[int, np.ndarray] = {}
-        for o, op in enumerate(observables):
-            for chars, qubits, coeff in op.to_sparse_list():
-                v = np.full(2 ** n, complex(coeff))
-                mask = 0
-                for ch, q in zip(chars, qubits):
-                    flip, f0, f1 = self._PHASE[ch]
-                    mask |= flip << q
-                    v = v * np.where(bits[:, q] == 1, f1, f0)
-                weights.setdefault(mask, np.zeros((2 ** n, len(observables)), complex))[:, o] += v
-        self.masks = sorted(weights)
-        self.weights = [weights[m] for m in self.masks]
-        if density:   # flat site index of rho[j, j ^ x]: digit q = 2 * bit_q(j) + bit_q(j ^ x)
-            self.index = [((2 * bits + ((j ^ m)[:, None] >> np.arange(n) & 1)) * 4 ** np.arange(n)).sum(1)
-                          for m in self.masks]
-        else:
-            self.index = [j ^ m for m in self.masks]
-        self.density = density
+from ._torch_pauli import ZERO_STATE, ptm, ptm_batch
+from ._torch_readout import Observables, observed
+from ._torch_stages import is_monomial, kept, lift_monomial, schedule
 
 
 class Program:
@@ -129,47 +40,86 @@ class Program:
         n: number of qubits.
         observables: Hermitian SparsePauliOps on n qubits.
         n_columns: width of theta = [inputs | weights].
-        density: evolve a density matrix and apply each op's noise.
+        density: evolve a density matrix (as Pauli coefficients) and apply each op's noise.
+
+    ``cost``: the amplitudes (or coefficients) the program touches per sample, summed over its
+    stages; it decides whether light cones beat one simulation of all qubits.
     """
 
     def __init__(self, ops: list[GateOp], n: int, observables: list[SparsePauliOp], n_columns: int,
                  density: bool) -> None:
         self.n, self.d, self.density = n, (4 if density else 2), density
         mats = [self._constant(op) for op in ops]
-        monomial = [m is not None and len(op.qubits) > 1 and _is_monomial(m) for op, m in zip(ops, mats)]
-        self.stages = _schedule(ops, n, monomial)
+        monomial = [m is not None and is_monomial(m) for m in mats]
+        self.stages = schedule(ops, n, monomial)
+        last = self._trace_out_points(ops, observables)
         self._build_local(ops, mats, n_columns)
+        d = self.d
+        alive = [q for q in range(n) if last[q] is None or last[q] >= 0]
+        self._initial = [self._first.get(q, -1) for q in alive]
+        self.cost = d ** len(alive)
         self._steps: list[tuple] = []
         for s, stage in enumerate(self.stages):
             if stage.kind == "local":
-                if s > 0:
-                    self._steps.append(("local", [(q, self._pair[(s, q)]) for q in sorted(stage.sites)]))
-            elif stage.kind == "monomial":
-                src, val = np.arange(self.d ** n), np.ones(self.d ** n, complex)
+                pairs = [self._pair.get((s, q), -1) for q in alive]
+                if s > 0 and max(pairs) >= 0:
+                    self._steps.append(("local", np.array(pairs)))
+                    self.cost += d ** len(alive)
+                continue
+            self.cost += d ** len(alive)
+            position = {q: j for j, q in enumerate(alive)}
+            gone = [q for q in alive if last[q] == s]
+            keep = kept(len(alive), [position[q] for q in gone], d) if gone else None
+            if stage.kind == "monomial":
+                src, val = np.arange(d ** len(alive)), np.ones(d ** len(alive), mats[stage.ops[0]].dtype)
                 for i in stage.ops:
-                    s_i, v_i = _lift_monomial(mats[i], ops[i].qubits, n, self.d)
-                    src, val = src[s_i], v_i * val[s_i]
+                    s_i, v_i = lift_monomial(mats[i], tuple(position[q] for q in ops[i].qubits),
+                                              len(alive), d)
+                    src, val = (src, v_i * val) if s_i is None else (src[s_i], v_i * val[s_i])
+                if keep is not None:
+                    src, val = src[keep], val[keep]
                 self._steps.append(("monomial", src, None if np.allclose(val, 1) else val))
             else:
                 (i,) = stage.ops
-                self._steps.append(("dense", ops[i].qubits, mats[i]))
-        self._obs = _Observables(observables, n, density)
+                self._steps.append(("dense", np.array([position[q] for q in ops[i].qubits]), mats[i],
+                                    keep))
+            alive = [q for q in alive if q not in gone]
+        self._obs = Observables(observables, alive, density)
         self._cache: dict[tuple, dict] = {}
 
+    def _trace_out_points(self, ops: list[GateOp], observables: list[SparsePauliOp]) -> list[int | None]:
+        """Per qubit, the stage after which it is traced out (-1: from the start), or None (kept);
+        its single-qubit runs after that point are dropped from the local stages. Statevectors
+        keep every qubit; a density matrix keeps the observed ones. Exact for trace-preserving
+        channels (every Kraus error of a NoiseModel), whose row I of the PTM is (1, 0, 0, 0)."""
+        if not self.density:
+            return [None] * self.n
+        read = observed(observables)
+        last: list[int | None] = [None if q in read else -1 for q in range(self.n)]
+        for s, stage in enumerate(self.stages):
+            for i in stage.ops:
+                for q in ops[i].qubits:
+                    if last[q] is not None:
+                        last[q] = s
+        for s, stage in enumerate(self.stages):
+            if stage.kind == "local":
+                stage.sites = {q: run for q, run in stage.sites.items() if last[q] is None or last[q] >= s}
+        return last
+
     def _constant(self, op: GateOp) -> np.ndarray | None:
-        """The op's constant operator on its sites (its superoperator with noise when density)."""
+        """The op's constant operator on its sites (its Pauli-transfer matrix with noise when density)."""
         if op.matrix is None:
             return None
         if not self.density:
             return op.matrix
         s = superop([op.matrix])
-        return s if op.noise is None else op.noise @ s
+        return ptm(s if op.noise is None else op.noise @ s)
 
     def _build_local(self, ops: list[GateOp], mats: list, n_columns: int) -> None:
         """Index tables for building every single-qubit operator and the per-(stage, site) products."""
         # qubit by qubit, so that programs alike up to the order of independent gates look alike
-        one_q = sorted((i for i, op in enumerate(ops) if len(op.qubits) == 1),
-                       key=lambda i: (ops[i].qubits, i))
+        used = {i for st in self.stages if st.kind == "local" for run in st.sites.values() for i in run}
+        one_q = sorted(used, key=lambda i: (ops[i].qubits, i))
         by_kind: dict[str, list[int]] = {}
         for i in one_q:
             if ops[i].angles:
@@ -190,7 +140,7 @@ class Program:
             row += k * len(idx)
             noise = None
             if self.density and any(ops[i].noise is not None for i in idx):
-                noise = np.stack([ops[i].noise if ops[i].noise is not None else np.eye(4) for i in idx])
+                noise = np.stack([ptm(ops[i].noise) if ops[i].noise is not None else np.eye(4) for i in idx])
             self._kinds.append((kind, rows, noise))
             for i in idx:
                 position[i] = len(position)
@@ -213,8 +163,9 @@ class Program:
         key = (device, rdtype)
         if key not in self._cache:
             cdtype = torch.complex128 if rdtype == torch.float64 else torch.complex64
+            sdtype = rdtype if self.density else cdtype    # dtype of the state and its operators
 
-            def c(a, dtype=cdtype):
+            def c(a, dtype=sdtype):
                 return None if a is None else torch.as_tensor(np.asarray(a), dtype=dtype, device=device)
 
             self._cache[key] = {
@@ -222,23 +173,26 @@ class Program:
                 "noise": [c(nz) for _, _, nz in self._kinds],
                 "rows": [torch.as_tensor(r, device=device) for _, r, _ in self._kinds],
                 "const": c(self._const_local), "chain": torch.as_tensor(self._chain, device=device),
-                "steps": [self._step_tensors(st, device, cdtype) for st in self._steps],
+                "steps": [self._step_tensors(st, device, sdtype) for st in self._steps],
                 "obs_w": [c(w) for w in self._obs.weights],
                 "obs_i": [torch.as_tensor(i, device=device) for i in self._obs.index],
-                "e0": c(np.eye(self.d)[:, 0]),
+                "init": c(ZERO_STATE if self.density else np.eye(2)[:, 0]),
             }
         return self._cache[key]
 
     @staticmethod
-    def _step_tensors(step: tuple, device: torch.device, cdtype: torch.dtype) -> tuple:
+    def _step_tensors(step: tuple, device: torch.device, sdtype: torch.dtype) -> tuple:
+        def index(a):
+            return None if a is None else torch.as_tensor(a, device=device)
+
         if step[0] == "monomial":
             _, src, val = step
-            return ("monomial", torch.as_tensor(src, device=device),
-                    None if val is None else torch.as_tensor(val, dtype=cdtype, device=device))
+            return ("monomial", index(src), None if val is None else torch.as_tensor(val, dtype=sdtype, device=device))
         if step[0] == "dense":
-            _, sites, m = step
-            return ("dense", sites, torch.as_tensor(m, dtype=cdtype, device=device))
-        return step
+            _, sites, m, keep = step
+            return ("dense", tuple(int(s) for s in sites), torch.as_tensor(m, dtype=sdtype, device=device),
+                    index(keep))
+        return ("local", [int(p) for p in step[1]])
 
     def _local_operators(self, angles: torch.Tensor, k: dict) -> torch.Tensor:
         """Gate angles (batch, n_angles) -> fused per-(stage, site) operators (batch, n_pairs, d, d)."""
@@ -247,7 +201,7 @@ class Program:
         for (kind, _, _), rows, noise in zip(self._kinds, k["rows"], k["noise"]):
             u = PARAM_GATES[kind][1](angles[:, rows])                    # (batch, m, 2, 2)
             if self.density:
-                u = torch.einsum("bmij,bmkl->bmikjl", u, u.conj()).reshape(*u.shape[:2], 4, 4)
+                u = ptm_batch(torch.einsum("bmij,bmkl->bmikjl", u, u.conj()).reshape(*u.shape[:2], 4, 4))
                 if noise is not None:
                     u = noise @ u
             blocks.append(u)
@@ -268,8 +222,7 @@ class Program:
         """A digest of everything but the angle map: programs with equal signatures differ only in
         which columns of theta feed their gates, so they can run as one, stacked along the batch."""
         h = hashlib.sha256(repr((self.n, self.d, [(kind, r.shape) for kind, r, _ in self._kinds],
-                                 sorted(self._first.items()), self._obs.masks,
-                                 [st[0] for st in self._steps])).encode())
+                                 self._initial, self._obs.masks, [st[0] for st in self._steps])).encode())
         arrays = [nz for _, _, nz in self._kinds] + [self._const_local, self._chain]
         arrays += [a for st in self._steps for a in st[1:]] + self._obs.weights + self._obs.index
         for a in arrays:
@@ -286,27 +239,49 @@ class Program:
     def run(self, angles: torch.Tensor) -> torch.Tensor:
         """Gate angles (batch, n_angles), radians -> expectation values (batch, n_observables)."""
         k = self._constants(angles.device, angles.dtype)
-        batch, n, d = angles.shape[0], self.n, self.d
+        batch, d = angles.shape[0], self.d
         local = self._local_operators(angles, k) if len(self._chain) else None
+        init = k["init"].expand(batch, d)
         state = None
-        for q in reversed(range(n)):       # site n-1 is the most significant
-            v = local[:, self._first[q], :, 0] if q in self._first else k["e0"].expand(batch, d)
+        for p in reversed(self._initial):       # the last position is the most significant
+            v = init if p < 0 else local[:, p] @ k["init"]
             state = v if state is None else (state[:, :, None] * v[:, None, :]).reshape(batch, -1)
-        for step, tensors in zip(self._steps, k["steps"]):
-            if step[0] == "local":
-                for q, p in step[1]:
-                    view = state.reshape(batch, d ** (n - 1 - q), d, d ** q)
-                    state = (local[:, p, None] @ view).reshape(batch, -1)
-            elif step[0] == "monomial":
+        for tensors in k["steps"]:
+            if tensors[0] == "local":
+                state = self._apply_local(state, tensors[1], local)
+            elif tensors[0] == "monomial":
                 _, src, val = tensors
                 state = state[:, src] if val is None else state[:, src] * val
             else:
-                state = self._apply_dense(state, tensors[1], tensors[2])
+                _, sites, m, keep = tensors
+                state = self._apply_dense(state, sites, m)
+                if keep is not None:
+                    state = state[:, keep]
         return self._expectation(state, k).to(angles.dtype)
 
+    def _apply_local(self, state: torch.Tensor, pairs: list[int], local: torch.Tensor) -> torch.Tensor:
+        """One (d, d) operator per position (pair index into ``local``, -1: none): from the most
+        significant position down, each step applies the top position's operator and moves it to
+        the bottom (a batched matmul on a transposed view); a full cycle restores the order."""
+        batch, d = state.shape[0], self.d
+        skipped = 0
+        for p in reversed(pairs):
+            if p < 0:
+                skipped += 1
+                continue
+            if skipped:
+                state = state.reshape(batch, d ** skipped, -1).transpose(1, 2).reshape(batch, -1)
+                skipped = 0
+            state = torch.bmm(state.reshape(batch, d, -1).transpose(1, 2), local[:, p].transpose(1, 2))
+            state = state.reshape(batch, -1)
+        if skipped:
+            state = state.reshape(batch, d ** skipped, -1).transpose(1, 2).reshape(batch, -1)
+        return state
+
     def _apply_dense(self, state: torch.Tensor, sites: tuple[int, ...], m: torch.Tensor) -> torch.Tensor:
-        """A constant operator (d^k, d^k) on ``sites`` (first site least significant)."""
-        n, d, batch = self.n, self.d, state.shape[0]
+        """A constant operator (d^k, d^k) on positions ``sites`` (first site least significant)."""
+        d, batch = self.d, state.shape[0]
+        n = int(round(np.log(state.shape[1]) / np.log(d)))
         t = state.reshape((batch,) + (d,) * n)
         axes = [1 + (n - 1 - s) for s in reversed(sites)]
         t = torch.movedim(t, axes, list(range(n + 1 - len(sites), n + 1)))
@@ -318,7 +293,7 @@ class Program:
         out = None
         for mask, idx, w in zip(self._obs.masks, k["obs_i"], k["obs_w"]):
             if self.density:
-                term = (state[:, idx] @ w).real
+                term = state[:, idx] @ w
             elif mask == 0:
                 term = (state.real ** 2 + state.imag ** 2) @ w.real
             else:

@@ -9,7 +9,9 @@ Each observable is evaluated on its backward light cone (the gates that can infl
 the cones are small enough to beat one simulation of all qubits; this is exact (see
 `_torch_circuit.light_cone`) and turns a 9-qubit, 2-block density matrix into 3-qubit ones.
 Cone programs that differ only in which parameters feed their gates (the cones of <Z_j> around
-a ring) run as one program, stacked along the batch.
+a ring) run as one program, stacked along the batch. With noise, the state is the density
+matrix's real Pauli coefficients and each qubit that no observable reads is traced out after its
+last multi-qubit gate, so a cone shrinks toward its observable's qubits as the circuit runs.
 
 Precision: ``precision="double"`` (default) computes in complex128 whatever the inputs' dtype, so
 outputs agree with Qiskit to 1e-6 up to 10 qubits and beyond; ``"single"`` computes in complex64
@@ -17,7 +19,8 @@ outputs agree with Qiskit to 1e-6 up to 10 qubits and beyond; ``"single"`` compu
 """
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -104,10 +107,13 @@ class _Stack:
         return out.reshape(groups, batch, -1).transpose(0, 1).reshape(batch, -1)
 
 
-def _cones_pay_off(stacks: list[_Stack], n: int, d: int) -> bool:
-    """Whether the stacked light-cone programs cost less than one simulation of all n qubits."""
-    cost = sum(len(st.members_of) * st.program.d ** st.program.n + _PROGRAM_OVERHEAD for st in stacks)
-    return cost < d ** n + _PROGRAM_OVERHEAD
+def _cones_pay_off(stacks: list[_Stack], n: int, full: Callable[[], Program]) -> bool:
+    """Whether the stacked light-cone programs cost less than one simulation of all n qubits.
+
+    ``full`` builds that one; it is built only when the cones cost more than its first state."""
+    cost = sum(len(st.members_of) * st.program.cost + _PROGRAM_OVERHEAD for st in stacks)
+    bound = stacks[0].program.d ** n + _PROGRAM_OVERHEAD
+    return cost < bound or cost < full().cost + _PROGRAM_OVERHEAD
 
 
 def _stack(programs: list[tuple[Program, list[int]]]) -> list[_Stack]:
@@ -156,14 +162,16 @@ class TorchEngine:
             key = (tuple(qubits), tuple(id(op) for op in cone_ops))
             groups.setdefault(key, []).append(i)
             cones[key] = cone_ops
-        self._stacks = _stack([
+        # several cones, one of them on every qubit, cost more than one simulation: skip building them
+        wide = len(groups) > 1 and max(len(key[0]) for key in groups) == n
+        self._stacks = [] if wide else _stack([
             (Program([op.relabel({q: j for j, q in enumerate(key[0])}) for op in cones[key]],
                      len(key[0]), [_restrict(observables[i], list(key[0])) for i in members],
                      self.n_columns, density), members)
             for key, members in groups.items()])
-        if len(groups) > 1 and not _cones_pay_off(self._stacks, n, 4 if density else 2):
-            self._stacks = _stack([(Program(ops, n, observables, self.n_columns, density),
-                                    list(range(len(observables))))])
+        full = functools.cache(lambda: Program(ops, n, observables, self.n_columns, density))
+        if wide or (len(groups) > 1 and not _cones_pay_off(self._stacks, n, full)):
+            self._stacks = _stack([(full(), list(range(len(observables))))])
         order = [i for st in self._stacks for members in st.members_of for i in members]
         self._inverse = None if order == sorted(order) else torch.as_tensor(np.argsort(order))
 

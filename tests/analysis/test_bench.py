@@ -38,6 +38,19 @@ def test_quick_aer_section_with_anchor_stand_ins(tmp_path):
     assert "noiseless" not in results and results["command"].startswith("qsnn bench")
 
 
+def test_quick_noisy_deep_section_runs_the_mixed_anchor_on_reupload_only(tmp_path):
+    anchors = tmp_path / "anchors"
+    anchors.mkdir()
+    (anchors / "pennylane_reference_pqc.py").write_text(_FAKE)
+    results = _run(tmp_path, "--sections", "noisy_deep", "--anchors", str(anchors))
+    rows = results["noisy_deep"]["rows"]
+    for r in rows:
+        anchor = r["anchors"]["pennylane_mixed"]
+        assert ("samples_per_s" in anchor) == (r["ansatz"] == "reupload")
+    md = (tmp_path / "results" / "speed.md").read_text()
+    assert "Noisy deep and entangling circuits" in md and "hea 1b-3q" in md
+
+
 def test_quick_all_sections_without_anchors(tmp_path):
     results = _run(tmp_path, "--no-anchors")
     for name in SECTIONS:
@@ -50,6 +63,11 @@ def test_quick_all_sections_without_anchors(tmp_path):
         rows = results["sweep"][kind]
         assert [r["qubits"] for r in rows] == list(results["sizes"][f"sweep_{kind}"])
         assert all(r["samples_per_s"] > 0 and r["peak_bytes_per_sample"] is not None for r in rows)
+    deep = results["noisy_deep"]["rows"]
+    assert [(r["ansatz"], r["qubits"], r["blocks"]) for r in deep] == [tuple(c) for c in results["sizes"]["deep"]]
+    assert all(r["ours"]["samples_per_s"] > 0 and r["ours"]["peak_bytes_per_sample"] is not None for r in deep)
+    assert all("skipped" in r["anchors"]["pennylane_mixed"] and r["ratios"]["pennylane_mixed"] is None
+               for r in deep)
     assert results["sqdrcnn"]["cpu_images_per_s"] > 0
 
 
