@@ -15,7 +15,7 @@ class Ansatz:
     """A quantum model's circuit, independent of whatever executes it.
 
     Attributes:
-        name: registry name of the builder that made it (``"reupload"``, ``"hea"``, ``"sqnn"``).
+        name: registry name of the builder that made it (``"reupload"``, ``"hea"``, ``"sqnn"``, ``"product"``).
         circuit: the parameterised circuit on ``n_qubits`` qubits, without measurements.
         input_params: the data features, in the order a feature vector fills them.
         weight_params: the trainable angles (radians), in the order of the layer's weight tensor.

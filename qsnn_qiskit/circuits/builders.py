@@ -1,4 +1,5 @@
-"""Builders of the three ansätze the SQDR-CNN paper compares (see PAPER.md, "The other PQCs")."""
+"""Builders of the three ansätze the SQDR-CNN paper compares (see PAPER.md, "The other PQCs"), and
+the re-upload circuit without entanglers (``product``), a baseline."""
 from __future__ import annotations
 
 from qiskit import QuantumCircuit
@@ -22,6 +23,23 @@ def _rot(qc: QuantumCircuit, phi, theta, omega, qubit: int) -> None:
     qc.rz(omega, qubit)
 
 
+def _reupload_circuit(name: str, n_qubits: int, blocks: int, edges: list[tuple[int, int]],
+                      between_blocks_only: bool) -> tuple[QuantumCircuit, ParameterVector, ParameterVector]:
+    """``blocks`` x [Rot(x[3i..3i+2]) Rot(theta_b,i) on each qubit i, a CZ on each of ``edges``]."""
+    x = ParameterVector("x", 3 * n_qubits)
+    w = ParameterVector("w", 3 * n_qubits * blocks)
+    qc = QuantumCircuit(n_qubits, name=f"{name}_{blocks}b_{n_qubits}q")
+    for b in range(blocks):
+        for i in range(n_qubits):
+            _rot(qc, x[3 * i], x[3 * i + 1], x[3 * i + 2], i)
+            k = 3 * (b * n_qubits + i)
+            _rot(qc, w[k], w[k + 1], w[k + 2], i)
+        if not (between_blocks_only and b == blocks - 1):
+            for a, c in edges:
+                qc.cz(a, c)
+    return qc, x, w
+
+
 def reupload(n_qubits: int, blocks: int, entangler: str = "ring",
              between_blocks_only: bool = False) -> Ansatz:
     """Data re-upload circuit of SQDR-CNN: ``blocks`` x [Rot(x_i) Rot(theta_b,i) per qubit, CZs].
@@ -31,20 +49,20 @@ def reupload(n_qubits: int, blocks: int, entangler: str = "ring",
     Entanglers: ``entangler="ring"`` after every block (the paper, default); the reference
     PennyLane code is ``entangler="chain", between_blocks_only=True`` (no CZ after the last block).
     """
-    edges = _edges(entangler, n_qubits)
-    x = ParameterVector("x", 3 * n_qubits)
-    w = ParameterVector("w", 3 * n_qubits * blocks)
-    qc = QuantumCircuit(n_qubits, name=f"reupload_{blocks}b_{n_qubits}q")
-    for b in range(blocks):
-        for i in range(n_qubits):
-            _rot(qc, x[3 * i], x[3 * i + 1], x[3 * i + 2], i)
-            k = 3 * (b * n_qubits + i)
-            _rot(qc, w[k], w[k + 1], w[k + 2], i)
-        if not (between_blocks_only and b == blocks - 1):
-            for a, c in edges:
-                qc.cz(a, c)
+    qc, x, w = _reupload_circuit("reupload", n_qubits, blocks, _edges(entangler, n_qubits), between_blocks_only)
     return Ansatz("reupload", qc, x, w, z_observables(n_qubits),
                   {"entangler": entangler, "between_blocks_only": between_blocks_only})
+
+
+def product(n_qubits: int, blocks: int) -> Ansatz:
+    """The re-upload circuit without entanglers: a product state, the baseline of ``--ansatz product``.
+
+    Inputs, weights and their order are those of ``reupload`` (3 * n_qubits features, 3 * n_qubits *
+    blocks weights); with no two-qubit gate, <Z_j> depends only on qubit j's features
+    x[3j..3j+2] and weights, so n_qubits independent one-qubit re-upload circuits.
+    """
+    qc, x, w = _reupload_circuit("product", n_qubits, blocks, [], False)
+    return Ansatz("product", qc, x, w, z_observables(n_qubits))
 
 
 def hea(n_qubits: int, blocks: int, entangler: str = "ring") -> Ansatz:

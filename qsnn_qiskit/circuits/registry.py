@@ -22,6 +22,7 @@ ANSATZE: dict[str, AnsatzSpec] = {
     "reupload": AnsatzSpec(builders.reupload),
     "hea": AnsatzSpec(builders.hea),
     "sqnn": AnsatzSpec(builders.sqnn),
+    "product": AnsatzSpec(builders.product),   # reupload without entanglers: a baseline
 }
 
 

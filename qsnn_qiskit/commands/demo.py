@@ -7,7 +7,7 @@ import time
 import torch
 
 from .._checks import check_int
-from ..models import SQDRCNN, count_trainable
+from ..models import SQDRCNN, ansatz_choices, count_trainable
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -16,7 +16,8 @@ def register(p: argparse.ArgumentParser) -> None:
                      "one forward and backward pass on a random batch.")
     p.add_argument("--qubits", type=int, default=9, help="number of qubits (default 9)")
     p.add_argument("--blocks", type=int, default=2, help="re-upload blocks (default 2)")
-    p.add_argument("--ansatz", default="reupload", help="reupload, hea or sqnn (default reupload)")
+    p.add_argument("--ansatz", default="reupload", help=f"{', '.join(ansatz_choices('sqdrcnn'))} "
+                                                         "(default reupload)")
     p.add_argument("--engine", default="torch", help="execution engine (default torch: exact, differentiable, fast)")
     p.add_argument("--batch-size", type=int, default=4, help="images in the batch (default 4)")
     p.set_defaults(handler=run)

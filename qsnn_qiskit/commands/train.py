@@ -6,9 +6,10 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from ..circuits import ANSATZE
 from ..circuits.init import INIT_SCHEMES
 from ..data import DATASETS
-from ..models import MODELS, count_trainable
+from ..models import MODELS, STAND_INS, count_trainable
 from ..training import (OPTIMIZERS, SCHEDULES, TrainSettings, default_engine, distributed, resume_run, rundir,
                         start_run)
 from ..training.settings import parse_classes, settings_from_toml
@@ -44,7 +45,11 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--download", action="store_true", help="download a torchvision dataset if missing (network)")
     p.add_argument("--classes", type=_classes_arg, help="keep only these labels, e.g. 0,1,2,3,4; they become 0..k-1")
     p.add_argument("--limit", type=int, help="use at most N training images (and N/4 validation images)")
-    p.add_argument("--ansatz", help="circuit: reupload, hea or sqnn (default: the model's, reupload)")
+    p.add_argument("--ansatz", help=f"circuit: {', '.join(ANSATZE)} (product: reupload without entanglers); or, "
+                                    "for sqdrcnn, a baseline without a circuit, keeping the encoder and head "
+                                    "(torch engine only, no noise): "
+                                    + "; ".join(f"{name}, {s.summary}" for name, s in STAND_INS.items())
+                                    + " (default: the model's, reupload)")
     p.add_argument("--qubits", type=int, help="number of qubits (default: the model's, 9)")
     p.add_argument("--blocks", type=int, help="re-upload blocks / layers (default: the model's, 2)")
     p.add_argument("--epochs", type=int, help=f"training epochs (default {d.epochs})")
@@ -55,7 +60,8 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--schedule", help=f"learning-rate schedule, stepped per batch: {', '.join(SCHEDULES)} "
                                       "(default constant; restarts for sgdr)")
     p.add_argument("--init", help=f"circuit weight initialisation: {', '.join(INIT_SCHEMES)} (default: the "
-                                  "model's, normal_2pi)")
+                                  "model's, normal_2pi; the baselines classical and none have no circuit weights "
+                                  "and ignore it)")
     p.add_argument("--head", help="sqdrcnn: post-processing after the circuit: linear (default, a Linear "
                                   "layer) or none (the first n_classes <Z_j> are the logits; needs qubits >= "
                                   "classes), the paper's Figure 4 ablation")

@@ -20,6 +20,7 @@ from ..backends import Target, get_backend, load_target, runtime_service, transp
 from ..backends.primitives import is_local, make_estimator, open_mode, resolve_precision, restrict_local_noise
 from ..data import BatchLoader, Split
 from ..training import load_run, run_dataset
+from .circuit import require_circuit
 from .jobs import JobRecord, JobStore, run_chunks
 
 SUBMIT_DIR = "submit"
@@ -88,12 +89,14 @@ def submit_run(run_dir: str | Path, target: str | Target, dataset: str | None = 
     """Run the first ``limit`` validation images of a run on ``target``, ``chunk_size`` per job.
 
     Job records go to RUN_DIR/jobs/<target>/ as each job is sent; results to RUN_DIR/submit/<target>/
-    (predictions.csv, summary.json). Calling again after a crash fetches what was sent.
+    (predictions.csv, summary.json). Calling again after a crash fetches what was sent. A run
+    without a circuit (``--ansatz classical|none``) is a ``ValueError`` before any work.
     """
     for name, value in (("limit", limit), ("chunk_size", chunk_size), ("max_attempts", max_attempts)):
         check_int(name, value, 1)
     spec = load_target(target)
     precision = resolve_precision(spec.runtime, shots, None)
+    require_circuit(run_dir, "qsnn submit")   # before the backend: a real one would open a connection
     backend = get_backend(spec)   # a real backend without credentials fails here, before any work
     model, config = load_run(run_dir)
     data = run_dataset(config, dataset, data_dir)

@@ -9,6 +9,7 @@ from .._atomic import atomic_write, atomic_write_text
 from .._plotting import pyplot, save_figure
 from ..backends import get_backend, load_target, transpile_for
 from ..training import load_run
+from .circuit import require_circuit
 from .report import TranspileReport, transpile_report
 
 TRANSPILED_DIR = "transpiled"
@@ -16,9 +17,11 @@ TRANSPILED_DIR = "transpiled"
 
 def write_transpiled(run_dir: str | Path, target: str, draw: bool = True) -> tuple[Path, TranspileReport]:
     """Transpile the quantum layer of a run for ``target``; write RUN_DIR/transpiled/<target>/
-    {circuit.qpy, circuit.png, report.md, report.json}. Returns the folder and the report."""
+    {circuit.qpy, circuit.png, report.md, report.json}. Returns the folder and the report.
+    ``ValueError`` before any work for a run without a circuit (``--ansatz classical|none``)."""
     from qiskit import qpy
 
+    require_circuit(run_dir, "qsnn transpile")
     spec = load_target(target)
     model, _ = load_run(run_dir)
     backend = get_backend(spec)

@@ -7,10 +7,12 @@ from typing import Any, Callable
 from torch import nn
 
 from .._checks import check_options
+from ..circuits import ANSATZE
 from .dsqnet import DSQNet
 from .ppfqsnn import PPFQSNN
 from .spiking_mlp import SpikingMLP
 from .sqdrcnn import SQDRCNN
+from .standins import STAND_INS
 
 #: name -> model class; its constructor's keyword arguments are the model's configuration.
 MODELS: dict[str, Callable[..., nn.Module]] = {
@@ -19,6 +21,14 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "ppfqsnn": PPFQSNN,
     "spikingmlp": SpikingMLP,   # DSQ-Net's classical stage, trained first (`--pretrained RUN_DIR`)
 }
+
+#: models whose circuit a classical stand-in can replace (``ansatz="classical"`` or ``"none"``)
+WITH_STAND_INS = ("sqdrcnn",)
+
+
+def ansatz_choices(name: str) -> tuple[str, ...]:
+    """The ``ansatz`` values model ``name`` takes: the circuits, and for SQDR-CNN the stand-ins."""
+    return (*ANSATZE, *(STAND_INS if name in WITH_STAND_INS else ()))
 
 
 def build_model(name: str, **config: Any) -> nn.Module:

@@ -18,7 +18,8 @@ from ..circuits.init import INIT_SCHEMES
 from ..circuits.noise import NoiseSpec
 from ..data.datasets import check_classes, resolve_dataset
 from ..engines import ENGINES
-from ..models import MODELS
+from ..models import MODELS, STAND_INS, ansatz_choices
+from ..models.standins import STAND_IN_ENGINE
 from .optim import OPTIMIZER_SCHEDULES, OPTIMIZERS, SCHEDULES
 
 
@@ -38,6 +39,8 @@ class TrainSettings:
 
     ``ansatz``, ``qubits``, ``blocks`` and ``init`` left as None take the model's own defaults;
     ``engine`` None takes ``default_engine()``; ``schedule`` None takes the optimiser's default.
+    ``ansatz`` is a circuit (``circuits.ANSATZE``) or, for sqdrcnn, a baseline without one
+    (``models.STAND_INS``: classical, none), which runs on the torch engine only and takes no noise.
     ``pretrained`` (models with a pretrained part: dsqnet) is a run directory of ``--model
     spikingmlp`` or a ``SpikingMLP.save`` file, loaded into the new model before its first epoch.
     """
@@ -94,11 +97,13 @@ class TrainSettings:
                 raise ValueError(f"{_flag(name)} must be a finite number {'> 0' if name == 'lr' else '>= 0'}; "
                                  f"got {value!r}")
         for name, known in (("model", MODELS), ("optimizer", OPTIMIZERS), ("schedule", SCHEDULES),
-                            ("init", INIT_SCHEMES), ("engine", ENGINES), ("ansatz", ANSATZE),
+                            ("init", INIT_SCHEMES), ("engine", ENGINES),
+                            ("ansatz", ansatz_choices(self.model)),
                             ("device", ("cpu", "cuda"))):
             value = getattr(self, name)
             if value is not None and value not in known:
                 raise ValueError(f"unknown {_flag(name)} {value!r}; known: {', '.join(known)}")
+        self._validate_stand_in()
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ValueError("--device cuda: no CUDA device is available here; use --device cpu")
         resolve_dataset(self.dataset, self.data_dir)
@@ -113,6 +118,19 @@ class TrainSettings:
             if getattr(self, setting) is not None and setting != "engine" and keyword not in accepted:
                 raise ValueError(f"model {self.model!r} has no {_flag(setting)} option")
 
+    def _validate_stand_in(self) -> None:
+        """A baseline without a circuit (``--ansatz classical|none``) takes no other engine and no noise."""
+        if self.ansatz not in STAND_INS:
+            return
+        circuits = ", ".join(ANSATZE)
+        if self.engine not in (None, STAND_IN_ENGINE):
+            raise ValueError(f"--engine {self.engine}: --ansatz {self.ansatz} has no circuit, so it runs on the "
+                             f"{STAND_IN_ENGINE} engine only (give --engine {STAND_IN_ENGINE} or leave it out); "
+                             f"other engines need a circuit ansatz: {circuits}")
+        for flag, value in (("--noise", self.noise), ("--noise-backend", self.noise_backend)):
+            if value is not None:
+                raise ValueError(f"{flag} {value}: --ansatz {self.ansatz} has no circuit to put noise on; noisy "
+                                 f"training needs a circuit ansatz: {circuits}")
 
     def _validate_noise(self) -> None:
         if self.noise is not None and self.noise_backend is not None:

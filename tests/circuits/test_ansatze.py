@@ -72,7 +72,7 @@ def test_weights_change_the_outputs_of_every_ansatz():
 
 
 def test_bad_requests_are_refused_with_clear_errors():
-    with pytest.raises(ValueError, match=r"unknown ansatz 'foo'; known: hea, reupload, sqnn"):
+    with pytest.raises(ValueError, match=r"unknown ansatz 'foo'; known: hea, product, reupload, sqnn"):
         build_ansatz("foo", 2, 1)
     with pytest.raises(ValueError, match="n_qubits of ansatz 'reupload' must be an integer >= 1; got 0"):
         build_ansatz("reupload", 0, 1)

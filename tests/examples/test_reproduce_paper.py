@@ -59,4 +59,39 @@ def test_smoke_writes_all_tables_and_a_rerun_resumes(example, tmp_path, capsys):
 def test_bad_arguments_are_refused(example, capsys):
     with pytest.raises(SystemExit) as exit_:
         example.parse_args(["--tables", "2,7"])
-    assert exit_.value.code == 2 and "--tables takes some of 2,3,4,5" in capsys.readouterr().err
+    assert exit_.value.code == 2 and "--tables takes some of 2,3,4,5,baselines" in capsys.readouterr().err
+
+
+def test_plan_of_the_baselines_table_uses_the_recipe_of_the_best_run(example):
+    exps = example.plan(["baselines"], example.Budget())
+    cells = {e.settings["ansatz"] + f"-{e.settings['blocks']}b-{e.settings['qubits']}q": e for e in exps}
+    assert set(cells) == {"reupload-2b-9q", "reupload-4b-9q", "product-2b-9q", "classical-2b-9q", "none-2b-9q"}
+    for e in exps:
+        assert e.table == "baselines" and e.robustness and e.evaluate_of is None
+        assert {k: e.settings[k] for k in ("epochs", "lr", "schedule", "init")} == \
+            {"epochs": 74, "lr": 0.02, "schedule": "onecycle", "init": "uniform_2pi"}
+
+
+def test_a_results_file_written_before_the_baselines_budget_existed_stays_valid(example):
+    """The default budget is recorded as before (no epochs_baselines key), so earlier cells are kept."""
+    assert "epochs_baselines" not in example.budget_record(example.Budget())
+    assert example.budget_record(example.Budget(epochs_baselines=10))["epochs_baselines"] == 10
+
+
+def test_smoke_baselines_record_accuracy_parameters_time_and_robustness(example, tmp_path, capsys):
+    from qsnn_qiskit.data.corruptions import CORRUPTIONS, LEVELS
+
+    args = ["--smoke", "--tables", "baselines", "--out", str(tmp_path), "--run-root", str(tmp_path / "runs")]
+    done = example.main(args)
+    assert set(done) == set(example.BASELINES)
+    for cell in done.values():
+        assert 0 <= cell["val_acc"] <= 1 and cell["seconds"] > 0 and cell["params"] > 0
+        assert set(cell["robustness"]) == {"clean", *CORRUPTIONS}
+        assert all(set(cell["robustness"][c]) == {str(level) for level in LEVELS} for c in CORRUPTIONS)
+    assert done["bl-classical-2b-9q"]["params"] == done["bl-product-2b-9q"]["params"] \
+        == done["bl-reupload-2b-9q"]["params"]   # the classical layer has exactly the circuit's weight count
+    md = (tmp_path / "paper_tables_smoke.md").read_text()
+    assert "## Baselines: does the circuit help?" in md and "| classical layer of 2b-9q's shape | " in md
+    capsys.readouterr()
+    example.main(args)
+    assert "5 already recorded" in capsys.readouterr().out
