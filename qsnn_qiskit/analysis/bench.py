@@ -1,9 +1,10 @@
 """Speed benchmark: our engines beside the anchor stacks, in one run (`qsnn bench`, benchmarks/).
 
 Every figure is forward + backward of the data re-upload PQC (``build_ansatz("reupload", ...)``,
-the anchors' circuit; section ``noisy_deep`` adds deeper and entangling ones), in samples per second: the median of ``repeats`` timed runs after one
-warm-up for our engines; the anchor scripts (../shared/anchors) run as subprocesses with the same
-thread count and print their own figure, which is parsed. Peak memory per sample is the growth
+the anchors' circuit; section ``noisy_deep`` adds deeper and entangling ones), in samples per
+second: the median of ``repeats`` timed runs after one warm-up for our engines; the anchor
+scripts (../shared/anchors) run as subprocesses with the same thread count and print their own
+figure, which is parsed. Peak memory per sample is the growth
 of this process's peak resident set size (Linux ``VmHWM``, reset through /proc/self/clear_refs)
 during one forward + backward, divided by the batch; it covers torch, numpy and Python memory.
 
