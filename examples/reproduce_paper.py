@@ -15,8 +15,9 @@ on this machine, so only the MNIST columns are reproduced.
 - Table 3: the four variants 2b-9q, 4b-9q, 2b-18q, 4b-18q, noiseless.
 - Table 4: the same variants under the reference noise (bit flip 0.02 and depolarizing 0.03 after
   every rotation and entangler, amplitude damping 0.02 after every rotation). The 2-block variants
-  are trained under noise; training the 4-block variants under exact density-matrix noise costs
-  tens of minutes per epoch (their light cones span 7 qubits), so their rows evaluate the Table 3
+  are trained under noise; training the 4-block variants under exact density-matrix noise cost
+  tens of minutes per epoch when this table was recorded (their light cones span 7 qubits; the
+  Pauli-transfer engine now runs 4b-9q at about 160 samples/s), so their rows evaluate the Table 3
   models under the same noise instead (on ``--noisy-eval-images`` validation images), and say so.
 - Table 5: optimiser x initialisation, with the paper's settings (lr 1e-3, weight decay 1e-3,
   constant rate) on a shorter budget.
