@@ -27,6 +27,7 @@ import torch
 from qiskit.quantum_info import SparsePauliOp
 
 from ._torch_circuit import PARAM_GATES, GateOp, superop
+from ._torch_kernels import apply_dense, apply_local
 from ._torch_pauli import ZERO_STATE, ptm, ptm_batch
 from ._torch_readout import Observables, observed
 from ._torch_stages import is_monomial, kept, lift_monomial, schedule
@@ -248,46 +249,16 @@ class Program:
             state = v if state is None else (state[:, :, None] * v[:, None, :]).reshape(batch, -1)
         for tensors in k["steps"]:
             if tensors[0] == "local":
-                state = self._apply_local(state, tensors[1], local)
+                state = apply_local(state, tensors[1], local, self.d)
             elif tensors[0] == "monomial":
                 _, src, val = tensors
                 state = state[:, src] if val is None else state[:, src] * val
             else:
                 _, sites, m, keep = tensors
-                state = self._apply_dense(state, sites, m)
+                state = apply_dense(state, sites, m, self.d)
                 if keep is not None:
                     state = state[:, keep]
         return self._expectation(state, k).to(angles.dtype)
-
-    def _apply_local(self, state: torch.Tensor, pairs: list[int], local: torch.Tensor) -> torch.Tensor:
-        """One (d, d) operator per position (pair index into ``local``, -1: none): from the most
-        significant position down, each step applies the top position's operator and moves it to
-        the bottom (a batched matmul on a transposed view); a full cycle restores the order."""
-        batch, d = state.shape[0], self.d
-        skipped = 0
-        for p in reversed(pairs):
-            if p < 0:
-                skipped += 1
-                continue
-            if skipped:
-                state = state.reshape(batch, d ** skipped, -1).transpose(1, 2).reshape(batch, -1)
-                skipped = 0
-            state = torch.bmm(state.reshape(batch, d, -1).transpose(1, 2), local[:, p].transpose(1, 2))
-            state = state.reshape(batch, -1)
-        if skipped:
-            state = state.reshape(batch, d ** skipped, -1).transpose(1, 2).reshape(batch, -1)
-        return state
-
-    def _apply_dense(self, state: torch.Tensor, sites: tuple[int, ...], m: torch.Tensor) -> torch.Tensor:
-        """A constant operator (d^k, d^k) on positions ``sites`` (first site least significant)."""
-        d, batch = self.d, state.shape[0]
-        n = int(round(np.log(state.shape[1]) / np.log(d)))
-        t = state.reshape((batch,) + (d,) * n)
-        axes = [1 + (n - 1 - s) for s in reversed(sites)]
-        t = torch.movedim(t, axes, list(range(n + 1 - len(sites), n + 1)))
-        moved = t.shape
-        t = (t.reshape(batch, -1, d ** len(sites)) @ m.T).reshape(moved)
-        return torch.movedim(t, list(range(n + 1 - len(sites), n + 1)), axes).reshape(batch, -1)
 
     def _expectation(self, state: torch.Tensor, k: dict) -> torch.Tensor:
         out = None

@@ -1,0 +1,47 @@
+"""The state updates of a compiled torch program (`_torch_program`): per-sample single-qubit
+operators on every position, and a constant operator on a few positions. A state is (batch, d^m),
+position j of dimension d with stride d^j (d = 2 amplitudes, d = 4 Pauli coefficients)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def apply_local(state: torch.Tensor, pairs: list[int], local: torch.Tensor, d: int) -> torch.Tensor:
+    """``state`` after one (d, d) operator per position: ``local`` (batch, n_pairs, d, d), ``pairs``
+    an index into it per position (-1: none). From the most significant position down, each step
+    applies the operators of the top one or two positions (two as one (d^2, d^2) Kronecker
+    product: half the passes over the state) and moves them to the bottom (a batched matmul on a
+    transposed view); a full cycle restores the order."""
+    batch = state.shape[0]
+    order, skipped, i = list(reversed(pairs)), 0, 0
+    while i < len(order):
+        if order[i] < 0:
+            skipped, i = skipped + 1, i + 1
+            continue
+        if skipped:
+            state = state.reshape(batch, d ** skipped, -1).transpose(1, 2).reshape(batch, -1)
+            skipped = 0
+        if i + 1 < len(order) and order[i + 1] >= 0:
+            top, second = local[:, order[i]], local[:, order[i + 1]]
+            op = (top[:, :, None, :, None] * second[:, None, :, None, :]).reshape(batch, d * d, d * d)
+            width, i = d * d, i + 2
+        else:
+            op, width, i = local[:, order[i]], d, i + 1
+        state = torch.bmm(state.reshape(batch, width, -1).transpose(1, 2), op.transpose(1, 2))
+        state = state.reshape(batch, -1)
+    if skipped:
+        state = state.reshape(batch, d ** skipped, -1).transpose(1, 2).reshape(batch, -1)
+    return state
+
+def apply_dense(state: torch.Tensor, sites: tuple[int, ...], m: torch.Tensor, d: int) -> torch.Tensor:
+    """``state`` after a constant operator ``m`` (d^k, d^k) on positions ``sites`` (first site least
+    significant)."""
+    batch = state.shape[0]
+    n = int(round(np.log(state.shape[1]) / np.log(d)))
+    t = state.reshape((batch,) + (d,) * n)
+    axes = [1 + (n - 1 - s) for s in reversed(sites)]
+    t = torch.movedim(t, axes, list(range(n + 1 - len(sites), n + 1)))
+    moved = t.shape
+    t = (t.reshape(batch, -1, d ** len(sites)) @ m.T).reshape(moved)
+    return torch.movedim(t, list(range(n + 1 - len(sites), n + 1)), axes).reshape(batch, -1)
