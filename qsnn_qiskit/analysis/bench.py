@@ -15,15 +15,9 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import re
-import shlex
-import subprocess
-import sys
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, Callable
 
@@ -37,6 +31,7 @@ from ..circuits.noise import NoiseSpec
 from ..engines import ENGINES
 from ..models import SQDRCNN
 from ..qnn import QuantumLayer
+from .anchors import ratio, run_anchor
 from .measure import median_seconds, peak_bytes
 from .provenance import machine
 
@@ -120,33 +115,8 @@ def _measure(layer: QuantumLayer, batch: int, repeats: int, memory: bool = False
     return out
 
 
-def _anchor(ctx: Context, script: str, args: list[Any], needs: str, batch: int) -> dict[str, Any]:
-    """Run an anchor script on ``batch`` samples; its printed ``... N samples/s`` is the figure."""
-    if ctx.anchors is None:
-        return {"skipped": "anchors not run (--no-anchors)"}
-    if find_spec(needs) is None:
-        return {"skipped": f"{needs} is not installed (pip install 'qsnn-qiskit[bench]')"}
-    cmd = [sys.executable, str(ctx.anchors / script), *map(str, args)]
-    env = dict(os.environ, OMP_NUM_THREADS=str(ctx.threads), MKL_NUM_THREADS=str(ctx.threads))
-    shown = shlex.join(["python", script, *map(str, args)])
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
-                              timeout=ctx.plan.anchor_timeout_s)
-    except subprocess.TimeoutExpired:
-        return {"command": shown, "error": f"timed out after {ctx.plan.anchor_timeout_s:.0f} s"}
-    found = re.findall(r"([0-9.]+) samples/s", proc.stdout)
-    if proc.returncode != 0 or not found:
-        return {"command": shown, "error": (proc.stderr or proc.stdout).strip()[-500:]}
-    # the printed figure is rounded to 0.1 samples/s; the printed times are finer when present
-    times = re.search(r"bs=(\d+): fwd ([0-9.]+)s bwd ([0-9.]+)s", proc.stdout)
-    rate = int(times[1]) / (float(times[2]) + float(times[3])) if times else float(found[-1])
-    return {"command": shown, "batch": batch, "samples_per_s": rate, "output": proc.stdout.strip()}
-
-
-def _ratio(ours: dict[str, Any], anchor: dict[str, Any]) -> float | None:
-    if "samples_per_s" in ours and "samples_per_s" in anchor:
-        return ours["samples_per_s"] / anchor["samples_per_s"]
-    return None
+def _anchor_run(ctx: Context, script: str, args: list[Any], needs: str, batch: int) -> dict[str, Any]:
+    return run_anchor(ctx.anchors, script, args, needs, batch, ctx.threads, ctx.plan.anchor_timeout_s)
 
 
 def _noiseless(ctx: Context) -> dict[str, Any]:
@@ -154,26 +124,26 @@ def _noiseless(ctx: Context) -> dict[str, Any]:
     ours = _measure(_layer("torch", p.qubits, p.blocks, False), p.batch, p.repeats)
     size = [p.qubits, p.blocks]
     anchors = {
-        "pennylane_batched": _anchor(ctx, "pennylane_reference_pqc.py", size + [p.batch, 0, "batch"],
+        "pennylane_batched": _anchor_run(ctx, "pennylane_reference_pqc.py", size + [p.batch, 0, "batch"],
                                      "pennylane", p.batch),
-        "pennylane_loop": _anchor(ctx, "pennylane_reference_pqc.py", size + [p.loop_batch, 0, "loop"],
+        "pennylane_loop": _anchor_run(ctx, "pennylane_reference_pqc.py", size + [p.loop_batch, 0, "loop"],
                                   "pennylane", p.loop_batch),
-        "torchquantum": _anchor(ctx, "torchquantum_reference_pqc.py", size + [p.batch], "torchquantum", p.batch),
+        "torchquantum": _anchor_run(ctx, "torchquantum_reference_pqc.py", size + [p.batch], "torchquantum", p.batch),
     }
     return {"qubits": p.qubits, "blocks": p.blocks, "ours": {"engine": "torch", **ours},
-            "anchors": anchors, "ratios": {k: _ratio(ours, a) for k, a in anchors.items()},
+            "anchors": anchors, "ratios": {k: ratio(ours, a) for k, a in anchors.items()},
             "target": {"vs": "pennylane_batched", "ratio": TARGETS["noiseless"]}}
 
 
 def _noisy(ctx: Context) -> dict[str, Any]:
     p = ctx.plan
     ours = _measure(_layer("torch", p.qubits, p.blocks, True), p.noisy_batch, p.repeats)
-    anchors = {"pennylane_mixed": _anchor(ctx, "pennylane_reference_pqc.py",
+    anchors = {"pennylane_mixed": _anchor_run(ctx, "pennylane_reference_pqc.py",
                                           [p.qubits, p.blocks, p.noisy_batch, 1, "batch"], "pennylane",
                                           p.noisy_batch)}
     return {"qubits": p.qubits, "blocks": p.blocks, "noise": {**NOISE, "after": list(NOISY_GATES)},
             "ours": {"engine": "torch", **ours}, "anchors": anchors,
-            "ratios": {k: _ratio(ours, a) for k, a in anchors.items()},
+            "ratios": {k: ratio(ours, a) for k, a in anchors.items()},
             "target": {"vs": "pennylane_mixed", "ratio": TARGETS["noisy"]}}
 
 
@@ -182,14 +152,14 @@ def _aer(ctx: Context) -> dict[str, Any]:
     ours = _measure(_layer("aer", p.qubits, p.blocks, False), p.aer_batch, p.repeats)
     size = [p.qubits, p.blocks]
     anchors = {
-        "qiskit_ml_default": _anchor(ctx, "qiskit_ml_default_pqc.py", size + [p.ml_default_batch, "default"],
+        "qiskit_ml_default": _anchor_run(ctx, "qiskit_ml_default_pqc.py", size + [p.ml_default_batch, "default"],
                                      "qiskit_machine_learning", p.ml_default_batch),
-        "qiskit_ml_aer": _anchor(ctx, "qiskit_ml_default_pqc.py", size + [p.ml_aer_batch, "aer"],
+        "qiskit_ml_aer": _anchor_run(ctx, "qiskit_ml_default_pqc.py", size + [p.ml_aer_batch, "aer"],
                                  "qiskit_machine_learning", p.ml_aer_batch),
     }
     return {"qubits": p.qubits, "blocks": p.blocks,
             "ours": {"engine": "aer", "gradient": "BatchedParamShiftGradient", **ours},
-            "anchors": anchors, "ratios": {k: _ratio(ours, a) for k, a in anchors.items()},
+            "anchors": anchors, "ratios": {k: ratio(ours, a) for k, a in anchors.items()},
             "target": {"vs": "qiskit_ml_default", "ratio": TARGETS["aer"]}}
 
 
@@ -217,10 +187,10 @@ def _noisy_deep(ctx: Context) -> dict[str, Any]:
         elif n > p.mixed_max_qubits:
             anchor = {"skipped": f"default.mixed would hold a 2^{n} x 2^{n} density matrix"}
         else:
-            anchor = _anchor(ctx, "pennylane_reference_pqc.py", [n, b, p.deep_batch, 1, "batch"],
+            anchor = _anchor_run(ctx, "pennylane_reference_pqc.py", [n, b, p.deep_batch, 1, "batch"],
                              "pennylane", p.deep_batch)
         rows.append({"ansatz": name, "qubits": n, "blocks": b, "ours": ours,
-                     "anchors": {"pennylane_mixed": anchor}, "ratios": {"pennylane_mixed": _ratio(ours, anchor)}})
+                     "anchors": {"pennylane_mixed": anchor}, "ratios": {"pennylane_mixed": ratio(ours, anchor)}})
     return {"engine": "torch", "noise": asdict(NoiseSpec.reference()), "rows": rows,
             "memory": "peak RSS growth (VmHWM after reset via /proc/self/clear_refs) / batch"}
 
