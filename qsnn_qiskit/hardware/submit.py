@@ -20,7 +20,7 @@ from ..backends import Target, get_backend, load_target, runtime_service, transp
 from ..backends.primitives import is_local, make_estimator, open_mode, resolve_precision, restrict_local_noise
 from ..data import BatchLoader, Split
 from ..training import load_run, run_dataset
-from .circuit import require_circuit
+from .circuit import quantum_layer, require_circuit
 from .jobs import JobRecord, JobStore, run_chunks
 
 SUBMIT_DIR = "submit"
@@ -62,7 +62,7 @@ def _quantum_io(model: nn.Module, images: torch.Tensor, replace: torch.Tensor | 
         seen["x"], seen["y"] = args[0].detach(), output.detach()
         return None if replace is None else replace.to(dtype=output.dtype)
 
-    handle = model.quantum.register_forward_hook(hook)
+    handle = quantum_layer(model).register_forward_hook(hook)
     try:
         with torch.no_grad():
             logits = model(images)
@@ -105,9 +105,10 @@ def submit_run(run_dir: str | Path, target: str | Target, dataset: str | None = 
     labels = labels_t.numpy()
     features, exact_q, exact_logits = _quantum_io(model, images)
 
-    ansatz = model.quantum.ansatz
+    layer = quantum_layer(model)
+    ansatz = layer.ansatz
     isa, observables = transpile_for(ansatz, spec, backend)
-    weights = model.quantum.weight.detach().double().numpy()
+    weights = layer.weight.detach().double().numpy()
     values = _parameter_matrix(list(isa.parameters), ansatz, features.double().numpy(), weights)
     local = is_local(backend)
     opened: list[Any] = []   # (mode, estimator), made on the first submit: fetching opens nothing

@@ -9,7 +9,7 @@ from .._atomic import atomic_write, atomic_write_text
 from .._plotting import pyplot, save_figure
 from ..backends import get_backend, load_target, transpile_for
 from ..training import load_run
-from .circuit import require_circuit
+from .circuit import quantum_layer, require_circuit
 from .report import TranspileReport, transpile_report
 
 TRANSPILED_DIR = "transpiled"
@@ -25,7 +25,7 @@ def write_transpiled(run_dir: str | Path, target: str, draw: bool = True) -> tup
     spec = load_target(target)
     model, _ = load_run(run_dir)
     backend = get_backend(spec)
-    isa, observables = transpile_for(model.quantum.ansatz, spec, backend)
+    isa, observables = transpile_for(quantum_layer(model).ansatz, spec, backend)
     report = transpile_report(isa, backend, spec)
     out = Path(run_dir) / TRANSPILED_DIR / spec.name
 
