@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import fields
 from pathlib import Path
 
 from ..circuits import ANSATZE
@@ -12,9 +11,8 @@ from ..data import DATASETS
 from ..models import MODELS, STAND_INS, count_trainable
 from ..training import (OPTIMIZERS, SCHEDULES, TrainSettings, default_engine, distributed, resume_run, rundir,
                         start_run)
-from ..training.settings import parse_classes, settings_from_toml
+from ..training.settings import SETTING_NAMES, parse_classes, settings_from_toml
 
-SETTINGS = {f.name for f in fields(TrainSettings)}
 _DEFAULTS = TrainSettings()
 
 
@@ -87,7 +85,7 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    given = {k: v for k, v in vars(args).items() if k in SETTINGS}
+    given = {k: v for k, v in vars(args).items() if k in SETTING_NAMES}
     settings: TrainSettings | None = None
     if getattr(args, "resume", None):
         if given or getattr(args, "config", None):

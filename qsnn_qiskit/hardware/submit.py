@@ -52,17 +52,17 @@ class SubmitResult:
         return [r.chunk for r in self.records if r.status != "done"]
 
 
-def _quantum_io(model: nn.Module, images: torch.Tensor, replace: torch.Tensor | None = None
+def _quantum_io(model: nn.Module, layer: nn.Module, images: torch.Tensor, replace: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Run ``model`` capturing the quantum layer's inputs and outputs; with ``replace``, its output
-    is replaced by those values. Returns (features (n, n_inputs), quantum out, logits)."""
+    """Run ``model`` capturing the inputs and outputs of its quantum ``layer``; with ``replace``, the
+    layer's output is replaced by those values. Returns (features (n, n_inputs), quantum out, logits)."""
     seen: dict[str, torch.Tensor] = {}
 
     def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor | None:
         seen["x"], seen["y"] = args[0].detach(), output.detach()
         return None if replace is None else replace.to(dtype=output.dtype)
 
-    handle = quantum_layer(model).register_forward_hook(hook)
+    handle = layer.register_forward_hook(hook)
     try:
         with torch.no_grad():
             logits = model(images)
@@ -103,9 +103,9 @@ def submit_run(run_dir: str | Path, target: str | Target, dataset: str | None = 
     n = min(limit, len(data.val))
     images, labels_t = next(iter(BatchLoader(Split(data.val.images[:n], data.val.labels[:n]), n)))
     labels = labels_t.numpy()
-    features, exact_q, exact_logits = _quantum_io(model, images)
-
     layer = quantum_layer(model)
+    features, exact_q, exact_logits = _quantum_io(model, layer, images)
+
     ansatz = layer.ansatz
     isa, observables = transpile_for(ansatz, spec, backend)
     weights = layer.weight.detach().double().numpy()
@@ -133,7 +133,7 @@ def submit_run(run_dir: str | Path, target: str | Target, dataset: str | None = 
         if r.status == "done":
             hw_q[r.samples] = np.asarray(r.evs)
     done = ~np.isnan(hw_q).any(axis=1)
-    _, _, hw_logits = _quantum_io(model, images, torch.from_numpy(np.nan_to_num(hw_q)))
+    _, _, hw_logits = _quantum_io(model, layer, images, torch.from_numpy(np.nan_to_num(hw_q)))
     hw_pred = np.where(done, hw_logits.argmax(1).numpy(), -1)
     result = SubmitResult(spec.name, backend.name, labels, exact_logits.argmax(1).numpy(), hw_pred,
                           exact_q.double().numpy(), hw_q, records)

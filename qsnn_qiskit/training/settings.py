@@ -144,6 +144,10 @@ class TrainSettings:
             raise ValueError(f"model {self.model!r} takes no engine options, so no noise")
 
 
+#: The setting names: the fields of TrainSettings (flags with - for _, TOML keys, config.json keys).
+SETTING_NAMES = frozenset(f.name for f in fields(TrainSettings))
+
+
 def _takes_engine_options(name: str) -> bool:
     return any(p.kind == p.VAR_KEYWORD for p in inspect.signature(MODELS[name]).parameters.values())
 
@@ -216,11 +220,10 @@ def settings_from_toml(path: str | Path) -> dict[str, Any]:
     """Settings from a TOML file, by field name; keys are flag names (``batch-size`` or ``batch_size``).
     ``ValueError`` naming the file and the known keys for an unknown key."""
     raw = read_toml(path, "config file")
-    known = {f.name for f in fields(TrainSettings)}
-    unknown = sorted(k for k in raw if k.replace("-", "_") not in known)
+    unknown = sorted(k for k in raw if k.replace("-", "_") not in SETTING_NAMES)
     if unknown:
         raise ValueError(f"{path}: unknown setting(s) {', '.join(map(repr, unknown))}; known: "
-                         f"{', '.join(sorted(s.replace('_', '-') for s in known))}")
+                         f"{', '.join(sorted(s.replace('_', '-') for s in SETTING_NAMES))}")
     settings = {key.replace("-", "_"): value for key, value in raw.items()}
     if "classes" in settings:
         settings["classes"] = parse_classes(settings["classes"])
