@@ -5,12 +5,19 @@ import json
 
 import pytest
 
+from qsnn_qiskit.analysis.anchors import run_anchor
 from qsnn_qiskit.analysis.bench import SECTIONS
 from qsnn_qiskit.cli import main
 
 #: stand-ins for the anchor scripts: each prints what the real one prints, with a known rate
 _FAKE = 'import sys; print(f"anchor {sys.argv[1:]} bs=4: fwd 0.100s bwd 0.300s -> 10.0 samples/s")\n'
 _SCRIPTS = ("pennylane_reference_pqc.py", "torchquantum_reference_pqc.py", "qiskit_ml_default_pqc.py")
+
+
+@pytest.fixture
+def anchor_packages_present(monkeypatch):
+    """The stand-in scripts import nothing, so the anchors' packages need not be installed."""
+    monkeypatch.setattr("qsnn_qiskit.analysis.anchors.find_spec", lambda name: object())
 
 
 def _run(tmp_path, *flags: str) -> dict:
@@ -24,7 +31,7 @@ def _run(tmp_path, *flags: str) -> dict:
     return results
 
 
-def test_quick_aer_section_with_anchor_stand_ins(tmp_path):
+def test_quick_aer_section_with_anchor_stand_ins(tmp_path, anchor_packages_present):
     anchors = tmp_path / "anchors"
     anchors.mkdir()
     for name in _SCRIPTS:
@@ -38,7 +45,7 @@ def test_quick_aer_section_with_anchor_stand_ins(tmp_path):
     assert "noiseless" not in results and results["command"].startswith("qsnn bench")
 
 
-def test_quick_noisy_deep_section_runs_the_mixed_anchor_on_reupload_only(tmp_path):
+def test_quick_noisy_deep_section_runs_the_mixed_anchor_on_reupload_only(tmp_path, anchor_packages_present):
     anchors = tmp_path / "anchors"
     anchors.mkdir()
     (anchors / "pennylane_reference_pqc.py").write_text(_FAKE)
@@ -81,3 +88,10 @@ def test_bad_input_is_an_error_before_any_work(tmp_path, capsys, flags, message)
     assert main(["bench", "--quick", "--out", str(out), *flags]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_an_anchor_whose_package_is_missing_is_skipped_with_the_install_hint(tmp_path, monkeypatch):
+    monkeypatch.setattr("qsnn_qiskit.analysis.anchors.find_spec", lambda name: None)
+    (tmp_path / "a.py").write_text(_FAKE)
+    result = run_anchor(tmp_path, "a.py", [], "pennylane", batch=4, threads=1, timeout_s=10)
+    assert result == {"skipped": "pennylane is not installed (pip install 'qsnn-qiskit[bench]')"}
