@@ -39,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``qsnn``; returns the exit status (2 for a user error)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(argv).parse_args(argv)
+    args.argv = argv   # what was asked, for a command that starts itself again (qsnn train --processes)
     previous_hook = threading.excepthook
     threading.excepthook = _quiet_storage_errors
     try:

@@ -15,6 +15,10 @@ TINY_FLAGS = ["--qubits", "2", "--blocks", "1", "--classes", "0,1,2", "--limit",
               "--engine", "torch", "--no-progress"]
 
 
+#: metrics.csv columns of times and memory, which differ between equal runs
+MEASURED = ("seconds", "train_images_per_s", "rss_mib", "peak_rss_mib")
+
+
 def run_metrics(run_dir: Path) -> list[dict]:
-    """metrics.csv of a run without the ``seconds`` column (wall times differ between equal runs)."""
-    return [{k: v for k, v in row.items() if k != "seconds"} for row in rundir.read_metrics(run_dir)]
+    """metrics.csv of a run without the columns of times and memory (`MEASURED`)."""
+    return [{k: v for k, v in row.items() if k not in MEASURED} for row in rundir.read_metrics(run_dir)]

@@ -16,24 +16,24 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
-from torch.nn import functional as F
 
 from .._atomic import atomic_write
 from .._checks import check_int
 from ..circuits import build_ansatz
 from ..circuits.noise import NoiseSpec
 from ..engines import ENGINES
-from ..models import SQDRCNN
 from ..qnn import QuantumLayer
 from .anchors import ratio, run_anchor
+from .bench_plan import PLANS, Context
 from .measure import median_seconds, peak_bytes
 from .provenance import machine
+from .training_bench import training_section
 
 #: The noise of the noisy benchmarks (issue 3), `NoiseSpec` fields; depolarizing p is the
 #: probability of an X, Y or Z error, as in PennyLane's DepolarizingChannel.
@@ -44,55 +44,6 @@ NOISY_GATES = ("rz", "ry", "rx")
 TARGETS = {"noiseless": 10.0, "noisy": 100.0, "aer": 100.0}
 #: ../shared/anchors beside the repository (qsnn_qiskit/analysis/bench.py -> the repository's parent)
 DEFAULT_ANCHORS = Path(__file__).resolve().parents[3] / "shared" / "anchors"
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Sizes of one benchmark run. Batches are samples; ``ml_*`` are the qiskit-ml anchors'.
-
-    ``deep``: the (ansatz, qubits, blocks) circuits of the ``noisy_deep`` section, under
-    `NoiseSpec.reference`; the PennyLane default.mixed anchor runs the re-upload ones of at most
-    ``mixed_max_qubits`` qubits (it holds the whole 2^n x 2^n density matrix)."""
-
-    qubits: int = 9
-    blocks: int = 2
-    batch: int = 64
-    noisy_batch: int = 16
-    aer_batch: int = 16
-    loop_batch: int = 8
-    ml_default_batch: int = 2
-    ml_aer_batch: int = 2
-    sweep_noiseless: tuple[int, ...] = (4, 8, 12, 16)
-    sweep_noisy: tuple[int, ...] = (4, 6, 8, 10)
-    sweep_batch: int = 64
-    sweep_noisy_batch: int = 16
-    cnn_batch: int = 64
-    cnn_T: int = 10
-    deep: tuple[tuple[str, int, int], ...] = (
-        ("reupload", 9, 2), ("reupload", 9, 4), ("reupload", 18, 4), ("hea", 9, 2), ("sqnn", 9, 2))
-    deep_batch: int = 16
-    mixed_max_qubits: int = 10
-    repeats: int = 5
-    anchor_timeout_s: float = 300.0
-
-
-PLANS: dict[str, Plan] = {
-    "full": Plan(),
-    "quick": Plan(qubits=3, blocks=1, batch=8, noisy_batch=4, aer_batch=2, loop_batch=2,
-                  ml_default_batch=1, ml_aer_batch=1, sweep_noiseless=(2, 4), sweep_noisy=(2, 3),
-                  sweep_batch=8, sweep_noisy_batch=4, cnn_batch=4, cnn_T=2,
-                  deep=(("reupload", 3, 2), ("hea", 3, 1), ("sqnn", 3, 1)), deep_batch=2,
-                  mixed_max_qubits=3, repeats=1, anchor_timeout_s=60.0),
-}
-
-
-@dataclass
-class Context:
-    """What every section reads: the plan, the anchors folder (``None``: skip them), threads."""
-
-    plan: Plan
-    anchors: Path | None
-    threads: int
 
 
 def _layer(engine: str, n_qubits: int, blocks: int, noisy: bool) -> QuantumLayer:
@@ -195,40 +146,14 @@ def _noisy_deep(ctx: Context) -> dict[str, Any]:
             "memory": "peak RSS growth (VmHWM after reset via /proc/self/clear_refs) / batch"}
 
 
-def _cnn_images_per_s(p: Plan, device: str) -> float:
-    torch.manual_seed(0)
-    model = SQDRCNN(n_qubits=p.qubits, blocks=p.blocks, T=p.cnn_T, engine="torch", seed=0).to(device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
-    images = torch.rand(p.cnn_batch, 1, 28, 28, device=device)
-    labels = torch.randint(0, 10, (p.cnn_batch,), device=device)
-
-    def step() -> None:
-        optimiser.zero_grad(set_to_none=True)
-        F.cross_entropy(model(images), labels).backward()
-        optimiser.step()
-        if device == "cuda":
-            torch.cuda.synchronize()
-
-    return p.cnn_batch / median_seconds(step, p.repeats)
-
-
-def _sqdrcnn(ctx: Context) -> dict[str, Any]:
-    p = ctx.plan
-    cuda: float | str = (_cnn_images_per_s(p, "cuda") if torch.cuda.is_available()
-                         else "no GPU on this machine")
-    return {"model": f"SQDR-CNN {p.blocks}b-{p.qubits}q reupload", "T": p.cnn_T, "batch": p.cnn_batch,
-            "step": "forward + cross-entropy backward + Adam step", "engine": "torch",
-            "cpu_images_per_s": _cnn_images_per_s(p, "cpu"), "cuda_images_per_s": cuda}
-
-
 #: name -> section; each measures one item of the benchmark and returns its JSON record.
 SECTIONS: dict[str, Callable[[Context], dict[str, Any]]] = {
     "noiseless": _noiseless, "noisy": _noisy, "aer": _aer, "sweep": _sweep, "noisy_deep": _noisy_deep,
-    "sqdrcnn": _sqdrcnn,
+    "training": training_section,
 }
 #: the engine each section needs.
 _NEEDS = {"noiseless": "torch", "noisy": "torch", "aer": "aer", "sweep": "torch", "noisy_deep": "torch",
-          "sqdrcnn": "torch"}
+          "training": "torch"}
 
 
 def check_sections(names: list[str]) -> None:

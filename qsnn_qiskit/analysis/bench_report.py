@@ -83,6 +83,34 @@ def _deep_rows(deep: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _training_lines(t: dict[str, Any]) -> list[str]:
+    """The whole-model training table, the reference stack's figures, ratios and target verdicts."""
+    from .training_bench import target_verdicts
+
+    lines = ["## SQDR-CNN training step", "",
+             f"{t['model']}, T = {t['T']}, {t['step']}, engine=\"torch\"; images/s over {t['steps']} steps on "
+             "random 28x28 images (median of the timed runs after a warm-up); memory: growth of the "
+             "process's peak RSS over one timed run. Noise `paper`: `NoiseSpec.paper()`.", "",
+             "| variant | noise | batch | device | threads | images/s | PQC alone, samples/s | "
+             "peak RSS growth (MiB) |", "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |"]
+    for r in t["rows"]:
+        lines.append(f"| {r['blocks']}b-{r['qubits']}q | {r['noise']} | {r['batch']} | {r['device']} | "
+                     f"{r['threads']} | {_num(r['images_per_s'])} | {_num(r['pqc_samples_per_s'])} | "
+                     f"{_num(r.get('peak_growth_mib'))} |")
+    lines += ["", "Reference stack (../shared/anchors/reference_sqdrcnn_step.py: SpikingJelly encoder, PennyLane "
+              "circuit called one sample at a time; noisy: default.mixed with the reference's channels):", "",
+              "| variant | noisy | batch | images/s | command |", "| --- | --- | ---: | ---: | --- |"]
+    for a in t["anchors"]:
+        lines.append(f"| {a['blocks']}b-{a['qubits']}q | {'yes' if a['noisy'] else 'no'} | {a.get('batch', '-')} | "
+                     f"{_anchor_cell(a)} | `{a.get('command', '-')}` |")
+    if t["ratios"]:
+        lines += ["", "| variant | noise | batch | threads | ours / reference |", "| --- | --- | ---: | ---: | ---: |"]
+        lines += [f"| {r['blocks']}b-{r['qubits']}q | {r['noise']} | {r['batch']} | {r['threads']} | "
+                  f"{r['ratio']:,.1f}x |" for r in t["ratios"]]
+    verdicts = target_verdicts(t)
+    return lines + (["", "Targets:", "", *[f"- {v}" for v in verdicts]] if verdicts else []) + [""]
+
+
 def write_markdown(results: dict[str, Any]) -> str:
     """The report: machine, command, the ratio table, the qubit sweep and the SQDR-CNN step."""
     m = results["machine"]
@@ -121,13 +149,8 @@ def write_markdown(results: dict[str, Any]) -> str:
                   "qubit after every cz / cx; exact (density matrices on light cones). The PennyLane "
                   "anchor applies its channels once per qubit and block and none after the CZs. "
                   f"Memory: {deep['memory']}.", "", *_deep_rows(deep), ""]
-    if "sqdrcnn" in results:
-        s = results["sqdrcnn"]
-        cuda = s["cuda_images_per_s"]
-        lines += ["## SQDR-CNN training step", "",
-                  f"{s['model']}, T = {s['T']}, batch {s['batch']}, {s['step']}, engine=\"torch\": "
-                  f"CPU {_num(s['cpu_images_per_s'])} images/s; CUDA: "
-                  f"{cuda if isinstance(cuda, str) else _num(cuda) + ' images/s'}.", ""]
+    if "training" in results:
+        lines += _training_lines(results["training"])
     return "\n".join(lines)
 
 

@@ -8,6 +8,8 @@ import statistics
 import time
 from typing import Callable
 
+from .._memory import status_kib
+
 
 def median_seconds(step: Callable[[], None], repeats: int) -> float:
     """Median wall time of ``repeats`` calls of ``step`` in seconds, after one untimed warm-up call."""
@@ -18,14 +20,6 @@ def median_seconds(step: Callable[[], None], repeats: int) -> float:
         step()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-def _status_kib(field_name: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field_name + ":"):
-                return int(line.split()[1])
-    raise OSError(f"/proc/self/status has no {field_name}")
 
 
 def peak_bytes(step: Callable[[], None]) -> int | None:
@@ -39,8 +33,8 @@ def peak_bytes(step: Callable[[], None]) -> int | None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")   # reset VmHWM to the current resident size
-        before = _status_kib("VmRSS")
+        before = status_kib("VmRSS")
     except OSError:
         return None
     step()
-    return max(_status_kib("VmHWM") - before, 0) * 1024
+    return max(status_kib("VmHWM") - before, 0) * 1024

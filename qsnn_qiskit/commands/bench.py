@@ -5,7 +5,7 @@ import argparse
 import shlex
 from pathlib import Path
 
-from ..analysis.bench import DEFAULT_ANCHORS, SECTIONS, run_benchmark
+from ..analysis.bench import DEFAULT_ANCHORS, PLANS, SECTIONS, run_benchmark
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -13,6 +13,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true",
                    help="small sizes and one timed run each: a smoke test of the whole pipeline, "
                         "not figures to report")
+    p.add_argument("--plan", choices=sorted(PLANS), default="full",
+                   help="sizes: full (the reported figures, default), quick (as --quick), gpu (the training "
+                        "section on CUDA alone, for benchmarks/gpu_check.sh)")
     p.add_argument("--out", default="benchmarks/results",
                    help="folder for speed.json, speed.md and speed.png (default benchmarks/results)")
     p.add_argument("--sections", default=",".join(SECTIONS),
@@ -37,13 +40,14 @@ def register(p: argparse.ArgumentParser) -> None:
 def command_line(prog: str, args: argparse.Namespace) -> str:
     """The invocation, spelled out with every option, for the results file."""
     words = [*shlex.split(prog), "--out", args.out, "--sections", args.sections, "--threads", str(args.threads)]
+    words += ["--plan", args.plan] if args.plan != "full" else []
     words += ["--no-anchors"] if args.no_anchors else ["--anchors", args.anchors]
     return shlex.join(words + (["--quick"] if args.quick else []))
 
 
 def run(args: argparse.Namespace, prog: str = "qsnn bench") -> int:
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
-    results = run_benchmark(Path(args.out), "quick" if args.quick else "full", sections,
+    results = run_benchmark(Path(args.out), "quick" if args.quick else args.plan, sections,
                             None if args.no_anchors else Path(args.anchors), args.threads,
                             command=command_line(prog, args))
     print((Path(args.out) / "speed.md").read_text())

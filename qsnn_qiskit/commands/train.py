@@ -11,6 +11,7 @@ from ..data import DATASETS
 from ..models import MODELS, STAND_INS, count_trainable
 from ..training import (OPTIMIZERS, SCHEDULES, TrainSettings, default_engine, distributed, resume_run, rundir,
                         start_run)
+from ..training.launch import DEFAULT_PROCESSES, DEFAULT_THREADS, launch, set_threads
 from ..training.settings import SETTING_NAMES, parse_classes, settings_from_toml
 
 _DEFAULTS = TrainSettings()
@@ -81,10 +82,20 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE.toml", help="TOML file of settings, keys as the flag names "
                                                          "(e.g. batch-size = 32); flags override it")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (per-epoch lines only)")
+    p.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                   help=f"torch threads per process (default {DEFAULT_THREADS}: measured fastest at batch 16 "
+                        "on a 2-core machine, benchmarks/results/training_speed.md)")
+    p.add_argument("--processes", type=int, default=DEFAULT_PROCESSES,
+                   help=f"data-parallel processes on this machine, started through torchrun (default "
+                        f"{DEFAULT_PROCESSES}); --batch-size stays the global batch and the result that of one "
+                        "process. Each epoch line prints the training images/s to compare")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    set_threads(args.threads)
+    if args.processes != 1:
+        return launch(args.argv, args.processes, args.threads)
     given = {k: v for k, v in vars(args).items() if k in SETTING_NAMES}
     settings: TrainSettings | None = None
     if getattr(args, "resume", None):

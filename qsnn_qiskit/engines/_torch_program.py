@@ -22,6 +22,7 @@ Stages, built once (`_torch_stages` schedules them, `_torch_readout` reads the f
 from __future__ import annotations
 
 import hashlib
+
 import numpy as np
 import torch
 from qiskit.quantum_info import SparsePauliOp

@@ -35,7 +35,11 @@ CURVES_PLOT = Path("plots") / "curves.png"
 CONFUSION_PLOT = Path("plots") / "confusion.png"
 RUNS_ROOT = Path("runs")
 FORMAT = "qsnn-run"
-METRIC_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds")
+#: one row per epoch; ``seconds`` covers training and validation, ``train_images_per_s`` the training
+#: pass alone; ``rss_mib`` / ``peak_rss_mib``: this process's resident / peak resident memory at the
+#: epoch's end (rank 0's under torchrun). Runs recorded before the last three existed leave them empty.
+METRIC_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds",
+                  "train_images_per_s", "rss_mib", "peak_rss_mib")
 
 
 def new_run_path(run_dir: str | Path | None, model: str) -> Path:
@@ -105,14 +109,15 @@ def write_metrics(run_dir: Path, history: Sequence[dict[str, float]]) -> None:
     writer = csv.DictWriter(buffer, fieldnames=METRIC_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in history:
-        writer.writerow({k: row[k] for k in METRIC_COLUMNS})
+        writer.writerow({k: row.get(k, "") for k in METRIC_COLUMNS})
     atomic_write_text(run_dir / METRICS, buffer.getvalue())
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, float]]:
-    """metrics.csv as a list of rows, numbers parsed (``epoch`` as int)."""
+    """metrics.csv as a list of rows, numbers parsed (``epoch`` as int, an empty cell as NaN)."""
     with open(Path(run_dir) / METRICS, newline="", encoding="utf-8") as f:
-        return [{k: int(v) if k == "epoch" else float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+        return [{k: int(v) if k == "epoch" else float(v or "nan") for k, v in row.items()}
+                for row in csv.DictReader(f)]
 
 
 def find_run_dir(path: str | Path) -> Path | None:

@@ -9,6 +9,7 @@ figures; only rank 0 prints and writes. The result is that of one process with t
 from __future__ import annotations
 
 import inspect
+import math
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -20,6 +21,7 @@ import torch
 from torch import nn
 
 from .._atomic import write_error
+from .._memory import resident_mib
 from ..data import BatchLoader, DataBundle
 from ..models import build_model
 from . import distributed, rundir
@@ -136,15 +138,20 @@ class Trainer:
                 desc = f"epoch {epoch}/{s.epochs}"
                 train_loss, train_acc = run_epoch(self.net, self.train_loader, self.optimizer, self.scheduler,
                                                   self.device, progress, desc)
+                train_seconds = time.perf_counter() - t0
                 val = evaluate(self.model, self.val_loader, self.data.n_classes, self.device, progress,
                                f"{desc} validation", sharded=sharded)
+                rss, peak = resident_mib() or (math.nan, math.nan)
                 row = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_loss": val.loss,
-                       "val_acc": val.accuracy, "lr": lr, "seconds": time.perf_counter() - t0}
+                       "val_acc": val.accuracy, "lr": lr, "seconds": time.perf_counter() - t0,
+                       "train_images_per_s": len(self.data.train) / train_seconds,
+                       "rss_mib": rss, "peak_rss_mib": peak}
                 self.history.append(row)
                 final = val
                 distributed.on_main(lambda: self._record(run_dir, row, writer))
                 say(f"epoch {epoch}/{s.epochs}: train loss {train_loss:.4f} acc {100 * train_acc:.2f}%  "
-                    f"val loss {val.loss:.4f} acc {100 * val.accuracy:.2f}%  ({row['seconds']:.1f} s)")
+                    f"val loss {val.loss:.4f} acc {100 * val.accuracy:.2f}%  ({row['seconds']:.1f} s, "
+                    f"{row['train_images_per_s']:.0f} images/s)")
         finally:
             if writer is not None:
                 writer.close()

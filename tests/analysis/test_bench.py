@@ -75,7 +75,10 @@ def test_quick_all_sections_without_anchors(tmp_path):
     assert all(r["ours"]["samples_per_s"] > 0 and r["ours"]["peak_bytes_per_sample"] is not None for r in deep)
     assert all("skipped" in r["anchors"]["pennylane_mixed"] and r["ratios"]["pennylane_mixed"] is None
                for r in deep)
-    assert results["sqdrcnn"]["cpu_images_per_s"] > 0
+    training = results["training"]
+    assert {(r["noise"], r["device"]) for r in training["rows"]} >= {("none", "cpu"), ("bit_flip=0.02", "cpu")}
+    assert all(r["images_per_s"] > 0 for r in training["rows"])
+    assert all("skipped" in a for a in training["anchors"]) and training["ratios"] == []
 
 
 @pytest.mark.parametrize("flags,message", [
@@ -95,3 +98,25 @@ def test_an_anchor_whose_package_is_missing_is_skipped_with_the_install_hint(tmp
     (tmp_path / "a.py").write_text(_FAKE)
     result = run_anchor(tmp_path, "a.py", [], "pennylane", batch=4, threads=1, timeout_s=10)
     assert result == {"skipped": "pennylane is not installed (pip install 'qsnn-qiskit[bench]')"}
+
+
+_FAKE_REFERENCE = ('import sys; n, b, bs, noisy = sys.argv[1:5]; '
+                   'print(f"reference sqdrcnn n={n} b={b} bs={bs}: {0.5 if noisy == \'0\' else 50.0:.3f}s per step '
+                   '-> 0.0 images/s")\n')
+
+
+def test_quick_training_section_against_a_reference_stand_in(tmp_path, anchor_packages_present):
+    anchors = tmp_path / "anchors"
+    anchors.mkdir()
+    (anchors / "reference_sqdrcnn_step.py").write_text(_FAKE_REFERENCE)
+    results = _run(tmp_path, "--sections", "training", "--anchors", str(anchors))
+    training = results["training"]
+    by_noise = {a["noisy"]: a for a in training["anchors"]}
+    # the rate comes from the printed step time (the printed images/s is rounded): batch 1 / 0.5 s
+    assert by_noise[False]["samples_per_s"] == pytest.approx(2.0) and by_noise[True]["samples_per_s"] == pytest.approx(0.02)
+    rows = {r["noise"]: r for r in training["rows"]}
+    ratios = {r["noise"]: r["ratio"] for r in training["ratios"]}
+    assert ratios["none"] == pytest.approx(rows["none"]["images_per_s"] / 2.0)
+    assert ratios["bit_flip=0.02"] == pytest.approx(rows["bit_flip=0.02"]["images_per_s"] / 0.02)
+    md = (tmp_path / "results" / "speed.md").read_text()
+    assert "## SQDR-CNN training step" in md and "ours / reference" in md

@@ -125,7 +125,7 @@ def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path: Pa
     while not line.startswith("epoch 1/3:") and proc.poll() is None:
         line = proc.stdout.readline()
     assert (killed / rundir.CHECKPOINT).is_file(), line
-    time.sleep(0.4 * float(re.search(r"\(([\d.]+) s\)", line).group(1)))
+    time.sleep(0.4 * float(re.search(r"\(([\d.]+) s,", line).group(1)))
     assert proc.poll() is None, "training ended before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()

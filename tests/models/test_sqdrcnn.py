@@ -63,3 +63,23 @@ def test_bad_model_inputs_are_refused():
         SQDRCNN(n_qubits=2, blocks=1, n_classes=1, engine="aer")
     with pytest.raises(ValueError, match="unknown model 'resnet'"):
         build_model("resnet")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_training_step_matches_cpu():
+    """One forward + backward of SQDR-CNN (fused IF neurons, torch engine) on CUDA against the CPU."""
+    torch.manual_seed(0)
+    cpu = SQDRCNN(n_qubits=3, blocks=2, n_classes=3, engine="torch", seed=0, T=4)
+    with torch.no_grad():
+        for m in cpu.encoder.modules():
+            if isinstance(m, torch.nn.Conv2d):
+                m.weight.abs_().mul_(3.0)
+    gpu = SQDRCNN(n_qubits=3, blocks=2, n_classes=3, engine="torch", seed=0, T=4)
+    gpu.load_state_dict(cpu.state_dict())
+    gpu = gpu.cuda()
+    images, labels = torch.rand(4, 1, 16, 16), torch.tensor([0, 1, 2, 0])
+    for model, x, y in ((cpu, images, labels), (gpu, images.cuda(), labels.cuda())):
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+    for (name, p_cpu), p_gpu in zip(cpu.named_parameters(), gpu.parameters()):
+        assert p_gpu.grad.device.type == "cuda"
+        torch.testing.assert_close(p_gpu.grad.cpu(), p_cpu.grad, rtol=1e-4, atol=1e-5, msg=name)

@@ -1,6 +1,7 @@
 """IF neuron: dynamics and the arctan surrogate gradient against their formulas."""
 import math
 
+import pytest
 import torch
 
 from qsnn_qiskit.spiking import IFNeuron
@@ -41,3 +42,62 @@ def test_surrogate_gradient_matches_arctan_formula():
     u = x.detach() - 1.0
     expected = alpha / (2 * (1 + (math.pi / 2 * alpha * u) ** 2))
     assert torch.allclose(x.grad, expected, atol=1e-6)
+
+
+def _spikes_and_input_grad(neuron, currents, upstream):
+    x = currents.clone().requires_grad_(True)
+    spikes = neuron(x)
+    (spikes * upstream).sum().backward()
+    return spikes.detach(), x.grad
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("threshold,alpha", [(1.0, 2.0), (0.5, 4.0)])
+def test_fused_recurrence_matches_snntorch_leaky_step_by_step(dtype, threshold, alpha):
+    g = torch.Generator().manual_seed(3)
+    currents = (torch.rand(10, 4, 3, 5, generator=g, dtype=dtype) * 1.6 - 0.3)
+    upstream = torch.randn(10, 4, 3, 5, generator=g, dtype=dtype)
+    fused, fused_grad = _spikes_and_input_grad(IFNeuron(threshold, alpha), currents, upstream)
+    # snntorch's Leaky stepped through time: the neuron's unfused path
+    leaky, leaky_grad = _spikes_and_input_grad(IFNeuron(threshold, alpha, fused=False), currents, upstream)
+    assert fused.dtype == dtype and torch.equal(fused, leaky.to(dtype))
+    assert fused.sum() > 0 and (fused == 0).sum() > 0        # both branches of the reset are exercised
+    assert torch.allclose(fused_grad, leaky_grad.to(dtype), rtol=1e-5, atol=1e-6)
+
+
+def test_fused_backward_matches_the_recurrence_differentiated_by_autograd():
+    """An independent derivation: the docstring's recurrence written with torch ops (the spike's
+    surrogate by hand), differentiated by autograd."""
+    alpha, threshold = 2.0, 1.0
+
+    class _Spike(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, u):
+            ctx.save_for_backward(u)
+            return (u > 0).to(u.dtype)
+
+        @staticmethod
+        def backward(ctx, grad):
+            (u,) = ctx.saved_tensors
+            return grad * alpha / (2 * (1 + (math.pi / 2 * alpha * u) ** 2))
+
+    g = torch.Generator().manual_seed(5)
+    currents = torch.rand(8, 6, generator=g, dtype=torch.float64) * 1.5
+    upstream = torch.randn(8, 6, generator=g, dtype=torch.float64)
+    x = currents.clone().requires_grad_(True)
+    m, out = torch.zeros(6, dtype=torch.float64), []
+    for t in range(8):
+        v = m + x[t]
+        s = _Spike.apply(v - threshold)
+        m = v * (1 - s)
+        out.append(s)
+    (torch.stack(out) * upstream).sum().backward()
+    fused, fused_grad = _spikes_and_input_grad(IFNeuron(threshold, alpha), currents, upstream)
+    assert torch.equal(fused, torch.stack(out).detach())
+    assert torch.allclose(fused_grad, x.grad, atol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), "1", True])
+def test_a_threshold_that_is_not_positive_is_refused(bad):
+    with pytest.raises(ValueError, match=r"threshold must be a number > 0.*got"):
+        IFNeuron(threshold=bad)

@@ -217,3 +217,28 @@ def _check_batchnorm(rank: int, sizes: tuple[int, int], momentum: float | None) 
 
 def test_collectives_and_sync_batchnorm_on_two_gloo_ranks(tmp_path: Path) -> None:
     mp.spawn(_on_two_ranks, args=(str(tmp_path / "store"),), nprocs=2)
+
+
+def test_processes_flag_starts_torchrun_and_trains_like_one(tmp_path: Path, single: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in _env().items():
+        monkeypatch.setenv(key, value)
+    run_dir = tmp_path / "run"
+    assert main(["train", *FLAGS, "--run-dir", str(run_dir), "--processes", "2", "--threads", "1"]) == 0
+    assert rundir.read_config(run_dir)["world_size"] == 2
+    np.testing.assert_allclose(_rows(run_dir), _rows(single), **TOL)
+    assert all(row["train_images_per_s"] > 0 and row["rss_mib"] > 0 for row in rundir.read_metrics(run_dir))
+
+
+def test_torchrun_command_drops_the_processes_flag_in_both_spellings() -> None:
+    from qsnn_qiskit.training.launch import torchrun_command
+
+    command = torchrun_command(["train", "--processes", "3", "--epochs", "2", "--processes=3"], 3)
+    assert command[1:7] == ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "3", "-m"]
+    assert command[7:] == ["qsnn_qiskit.cli", "train", "--epochs", "2"]
+
+
+def test_processes_flag_under_torchrun_is_refused(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert main(["train", *FLAGS, "--processes", "2"]) == 2
+    assert "under torchrun, drop --processes" in capsys.readouterr().err

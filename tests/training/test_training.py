@@ -208,3 +208,23 @@ def test_bad_checkpoints_give_a_clear_error(tmp_path: Path, content: str) -> Non
 def test_load_run_of_a_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="not a qsnn run directory"):
         load_run(tmp_path)
+
+
+def test_each_epoch_records_and_prints_its_speed_and_memory(tmp_path: Path, tiny_data) -> None:
+    lines: list[str] = []
+    trainer, run_dir = start_run(_settings(epochs=2), tmp_path / "run", data=tiny_data)
+    trainer.fit(run_dir, progress=False, log=lines.append)
+    rows = rundir.read_metrics(run_dir)
+    for row, line in zip(rows, lines):
+        # images/s of the training pass alone: more than the epoch's images over the whole epoch
+        assert row["train_images_per_s"] > len(tiny_data.train) / row["seconds"]
+        assert f"{row['train_images_per_s']:.0f} images/s" in line
+        assert 0 < row["rss_mib"] <= row["peak_rss_mib"]
+
+
+def test_metrics_of_a_run_recorded_before_the_speed_columns_still_load(tmp_path: Path, tiny_data) -> None:
+    old = {"epoch": 1, "train_loss": 1.0, "train_acc": 0.5, "val_loss": 1.1, "val_acc": 0.4, "lr": 1e-3, "seconds": 2.0}
+    rundir.write_metrics(tmp_path, [old])
+    (row,) = rundir.read_metrics(tmp_path)
+    assert {k: row[k] for k in old} == old
+    assert all(math.isnan(row[k]) for k in ("train_images_per_s", "rss_mib", "peak_rss_mib"))
