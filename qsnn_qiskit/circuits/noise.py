@@ -180,8 +180,9 @@ class NoiseSpec:
         0.03 -> amplitude damping 0.02 after every gate of the package's ansätze, on each qubit it
         acts on: after each rz, ry, rx and h, and on both qubits of each cz and cx. A Rot is three
         gates, so a re-upload block puts the three channels 6 times on each qubit, plus twice per
-        CZ of the ring. The rates are the reference code's fixed ones (both within 2-3%), and its
-        damping rate fixed at 2% too, since the paper states one p for every gate."""
+        CZ of the ring. Bit flip 2% and depolarizing 3% are the reference code's rates (within the
+        paper's 2-3%); the damping, data-dependent in the reference, is fixed at 2% here, the
+        paper stating one p ~ 2-3% for every gate."""
         return cls(bit_flip=0.02, depolarizing=0.03, amplitude_damping=0.02, damping_after_two_qubit=True)
 
     @classmethod
@@ -189,7 +190,7 @@ class NoiseSpec:
         """The reference code's noisy circuit: after each qubit's run of single-qubit gates (in the
         re-upload circuit its encoding Rot and trainable Rot of a block) bit flip 0.02 ->
         depolarizing 0.03 -> amplitude damping gamma = sigmoid(the qubit's first input angle: x[3i]
-        on qubit i), per sample; and bit flip 0.02 -> depolarizing 0.03 once after each entangling
+        on qubit i, x[i] in sqnn), per sample; and bit flip 0.02 -> depolarizing 0.03 once after each entangling
         layer, on its last wire only.
 
         Kept from the reference: the data-dependent damping (gamma >= 0.5 for spike rates in
