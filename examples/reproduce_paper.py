@@ -13,8 +13,10 @@ on this machine, so only the MNIST columns are reproduced.
 
 - Table 2: the PQC choice (data re-upload, SQNN, HEA) in SQDR-CNN 2b-9q.
 - Table 3: the four variants 2b-9q, 4b-9q, 2b-18q, 4b-18q, noiseless.
-- Table 4: the same variants under the reference noise (bit flip 0.02 and depolarizing 0.03 after
-  every rotation and entangler, amplitude damping 0.02 after every rotation). The 2-block variants
+- Table 4: the same variants under the reference code's noise (``--noise reference``: bit flip 0.02
+  -> depolarizing 0.03 -> amplitude damping gamma = sigmoid(the qubit's first input angle) once after
+  each qubit's two Rot gates per block, bit flip 0.02 -> depolarizing 0.03 on the last wire after
+  each CZ ring; ``NoiseSpec.reference``). The 2-block variants
   are trained under noise; training the 4-block variants under exact density-matrix noise cost
   tens of minutes per epoch when this table was recorded (their light cones span 7 qubits; the
   Pauli-transfer engine now runs 4b-9q at about 160 samples/s), so their rows evaluate the Table 3
@@ -52,6 +54,7 @@ import torch
 from qsnn_qiskit._atomic import atomic_write_text
 from qsnn_qiskit.analysis import machine
 from qsnn_qiskit.analysis.robustness import evaluate_robustness
+from qsnn_qiskit.circuits import NoiseSpec
 from qsnn_qiskit.data import BatchLoader, DataBundle, Split, load_dataset
 from qsnn_qiskit.data.corruptions import CORRUPTIONS
 from qsnn_qiskit.models import count_trainable
@@ -266,8 +269,8 @@ def markdown(done: dict[str, dict[str, Any]], exps: list[Experiment], meta: dict
             how = "Table 3 model evaluated under noise" if key.endswith("eval") else "trained under noise"
             rows.append((f"{n}: {how}", key, PAPER["4"][n]))
         table("Table 4: variants under noise",
-              f"Noise: `--noise {NOISE}` (bit flip 0.02 and depolarizing 0.03 after every rotation and every "
-              "CZ, amplitude damping 0.02 after every rotation; exact density matrices). Rows trained under "
+              f"Noise: `--noise {NOISE}` ({NoiseSpec.parse(NOISE).describe()}; exact density matrices). "
+              "Rows trained under "
               f"noise use the budget of Table 3; rows marked 'evaluated' take the noiseless Table 3 model and "
               f"measure it under noise on the first {budget['noisy_eval_images']} validation images, because "
               "training 4-block variants under exact noise costs 23 (4b-9q) and 81 (4b-18q) minutes per "

@@ -15,7 +15,9 @@ package, in place of qiskit-aer), else on the CPU.
 
 Noise (``--noise``, the ``qsnn train --noise`` format): by default the paper's channels, bit flip 0.02,
 depolarizing 0.03 and amplitude damping 0.02 after every rotation, bit flip and depolarizing after
-every CZ.
+every CZ (``--noise paper`` adds the damping after every CZ too). Aer takes fixed rates only, so a
+spec with input-dependent damping (``--noise reference``) is refused: train that on the torch engine
+(``qsnn train --noise reference``).
 
 At the end, the trained model's circuit outputs <Z_j> and logits on a few validation images are
 computed on Aer (exact density matrix) and on the torch engine with the same noise, and their largest
@@ -79,9 +81,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.shots is not None and args.shots < 1:
         p.error(f"--shots must be >= 1 (or left out for exact values); got {args.shots}")
     try:
-        NoiseSpec.parse(args.noise)
+        spec = NoiseSpec.parse(args.noise)
     except ValueError as err:
         p.error(f"--noise: {err}")
+    if spec.damping == "input":
+        p.error(f"--noise {args.noise}: its amplitude damping rate is sigmoid(an input angle), which Aer cannot "
+                "express (fixed rates only); give a fixed amplitude_damping, or train it with `qsnn train "
+                "--engine torch`")
     args.device, note = _resolve_device(args.device, p)
     if note:
         print(note)

@@ -22,9 +22,11 @@ class QuantumLayer(nn.Module):
         seed: seed of the initial weights (``None``: fresh randomness).
         **engine_options: passed to the engine. torch: ``device``, ``noise``, ``precision``;
             aer: ``device`` ("CPU"/"GPU"), ``method``, ``seed``, ``noise``, ``shots``;
-            runtime: ``target``, ``shots``, ``precision``, ``session``, ``seed``.
-            ``noise`` is a ``NoiseSpec``, an Aer ``NoiseModel``, a ``--noise`` string or a fake
-            backend name (``qsnn_qiskit.circuits.noise.as_noise_model``).
+            runtime: ``target``, ``shots``, ``precision``, ``session``, ``seed`` (and no ``noise``:
+            hardware brings its own). ``noise`` is a ``NoiseSpec``, an Aer ``NoiseModel``, a
+            ``--noise`` string or a fake backend name (``qsnn_qiskit.circuits.noise.noisy_circuit``);
+            an engine that cannot express it refuses it (aer: the input-dependent damping of the
+            ``reference`` preset).
 
     ``layer.weight`` (n_weights,) is the only state; ``state_dict`` is the same for every engine, so
     a layer trained on one engine loads into another.

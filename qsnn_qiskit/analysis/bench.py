@@ -127,11 +127,12 @@ def _sweep(ctx: Context) -> dict[str, Any]:
 
 
 def _noisy_deep(ctx: Context) -> dict[str, Any]:
-    """Deeper and entangling circuits under the reference noise (also after every cz / cx)."""
+    """Deeper and entangling circuits under the reference code's noise (`NoiseSpec.reference`)."""
     p = ctx.plan
+    spec = NoiseSpec.reference()
     rows = []
     for name, n, b in p.deep:
-        layer = QuantumLayer(build_ansatz(name, n, b), engine="torch", seed=0, noise=NoiseSpec.reference())
+        layer = QuantumLayer(build_ansatz(name, n, b), engine="torch", seed=0, noise=spec)
         ours = _measure(layer, p.deep_batch, p.repeats, memory=True)
         if name != "reupload":
             anchor = {"skipped": "the anchor script runs the re-upload circuit only"}
@@ -142,7 +143,7 @@ def _noisy_deep(ctx: Context) -> dict[str, Any]:
                              "pennylane", p.deep_batch)
         rows.append({"ansatz": name, "qubits": n, "blocks": b, "ours": ours,
                      "anchors": {"pennylane_mixed": anchor}, "ratios": {"pennylane_mixed": ratio(ours, anchor)}})
-    return {"engine": "torch", "noise": asdict(NoiseSpec.reference()), "rows": rows,
+    return {"engine": "torch", "noise": asdict(spec), "applied": spec.describe(), "rows": rows,
             "memory": "peak RSS growth (VmHWM after reset via /proc/self/clear_refs) / batch"}
 
 

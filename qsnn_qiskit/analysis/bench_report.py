@@ -145,9 +145,9 @@ def write_markdown(results: dict[str, Any]) -> str:
     if "noisy_deep" in results:
         deep = results["noisy_deep"]
         lines += ["## Noisy deep and entangling circuits (engine=\"torch\", NoiseSpec.reference())", "",
-                  f"Noise: {deep['noise']}: after every rotation, and bit flip then depolarizing on each "
-                  "qubit after every cz / cx; exact (density matrices on light cones). The PennyLane "
-                  "anchor applies its channels once per qubit and block and none after the CZs. "
+                  f"Noise: {deep['applied']}; exact (density matrices on light cones). The PennyLane "
+                  "anchor applies bit flip 0.02, depolarizing 0.03 and a fixed amplitude damping 0.02 once "
+                  "per qubit and block, and none after the CZs. "
                   f"Memory: {deep['memory']}.", "", *_deep_rows(deep), ""]
     if "training" in results:
         lines += _training_lines(results["training"])

@@ -1,5 +1,6 @@
-"""Circuits: the ansatz builders and their registry, weight initialisation, and `NoiseSpec` with the
-Aer noise models it builds."""
+"""Circuits: the ansatz builders and their registry, weight initialisation, and `NoiseSpec` (noise
+channels and where they go: the Aer noise models it builds, and the channel instructions it puts
+into circuits, `channels` and `placement`)."""
 from .ansatz import Ansatz, z_observables
 from .init import INIT_SCHEMES, init_weights
 from .noise import NoiseSpec

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..circuits import ANSATZE
 from ..circuits.init import INIT_SCHEMES
+from ..circuits.noise import NoiseSpec
 from ..data import DATASETS
 from ..models import MODELS, STAND_INS, count_trainable
 from ..training import (OPTIMIZERS, SCHEDULES, TrainSettings, default_engine, distributed, resume_run, rundir,
@@ -15,6 +16,14 @@ from ..training.launch import DEFAULT_PROCESSES, DEFAULT_THREADS, launch, set_th
 from ..training.settings import SETTING_NAMES, parse_classes, settings_from_toml
 
 _DEFAULTS = TrainSettings()
+_CHOICES = "; ".join(f"{key}={'|'.join(values)}" for key, values in NoiseSpec.CHOICES.items())
+_NOISE_HELP = (
+    "train under noise: a preset, and/or comma-separated KEY=VALUE pairs (after a preset, they override "
+    f"it). 'paper': {NoiseSpec.paper().describe()}. 'reference' (the reference code's noise): "
+    f"{NoiseSpec.reference().describe()}. Keys: the probabilities {', '.join(NoiseSpec.PROBABILITIES)}; "
+    f"{_CHOICES}; {', '.join(NoiseSpec.FLAGS)}=true|false. E.g. bit_flip=0.02,depolarizing=0.03,"
+    f"amplitude_damping=0.02: {NoiseSpec.parse('bit_flip=0.02,depolarizing=0.03,amplitude_damping=0.02').describe()}. "
+    "The torch engine runs every spec exactly; aer refuses damping=input (so 'reference'), runtime any --noise")
 
 
 def _classes_arg(text: str) -> list[int]:
@@ -65,10 +74,7 @@ def register(p: argparse.ArgumentParser) -> None:
                                   "layer) or none (the first n_classes <Z_j> are the logits; needs qubits >= "
                                   "classes), the paper's Figure 4 ablation")
     p.add_argument("--engine", help=f"where the circuit runs (default {default_engine()} here)")
-    p.add_argument("--noise", help="train under noise, as comma-separated channel=probability pairs: "
-                                   "bit_flip, depolarizing, amplitude_damping, two_qubit_depolarizing "
-                                   "(e.g. bit_flip=0.02,depolarizing=0.03,amplitude_damping=0.02), or "
-                                   "'reference' for the reference code's placement")
+    p.add_argument("--noise", help=_NOISE_HELP)
     p.add_argument("--noise-backend", metavar="NAME", help="train under a fake IBM backend's calibrated "
                                                              "noise, e.g. fake_torino")
     p.add_argument("--pretrained", metavar="PATH", help="dsqnet: its frozen spiking part, from a run directory "

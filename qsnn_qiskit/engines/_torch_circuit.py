@@ -6,6 +6,11 @@ each (``x``, ``2*x``, ``x + pi``) or constant; they are stored as `Angle` rows o
 ``theta = [inputs | weights]``. A gate with constant parameters keeps its matrix. Noise is the
 superoperator of the NoiseModel's error on that gate name and those qubits, in the per-qubit
 "site" layout that the density-matrix program uses (site digit = 2 * row bit + column bit).
+
+Channel instructions in the circuit (`circuits.channels`) become ops too: a ``kraus`` instruction
+an identity gate whose noise is its superoperator, a channel of `_torch_pauli.PARAM_CHANNELS`
+(amplitude damping at rate sigmoid(x)) an op with angles whose Pauli-transfer matrix the program
+builds per sample.
 """
 from __future__ import annotations
 
@@ -15,8 +20,11 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import numpy as np
 import torch
 from qiskit import QuantumCircuit
-from qiskit.circuit import Gate, Parameter, ParameterExpression
+from qiskit.circuit import Gate, Instruction, Parameter, ParameterExpression
 from qiskit.quantum_info import Kraus, Operator
+
+from ..circuits.channels import INPUT_DAMPING
+from ._torch_pauli import PARAM_CHANNELS
 
 if TYPE_CHECKING:
     from qiskit_aer.noise import NoiseModel
@@ -69,7 +77,8 @@ PARAM_GATES: dict[str, tuple[int, Callable[[torch.Tensor], torch.Tensor]]] = {
 _ADDITIVE = {"rx", "ry", "rz", "p", "u1"}
 _SKIPPED = {"barrier"}
 SUPPORTED = (f"parameterised {', '.join(PARAM_GATES)}; any 1- or 2-qubit gate with constant "
-             f"parameters (h, x, y, z, s, sdg, t, tdg, sx, cx, cy, cz, swap, ...); barrier")
+             f"parameters (h, x, y, z, s, sdg, t, tdg, sx, cx, cy, cz, swap, ...); 1- and 2-qubit "
+             f"kraus channels; {', '.join(PARAM_CHANNELS)}; barrier")
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,7 @@ class GateOp:
     """One gate: ``name`` on ``qubits``; either ``angles`` (parameterised, 1 qubit) or ``matrix``.
 
     ``noise``: superoperator (4^k, 4^k) in site layout of the error that follows the gate, or None.
+    An op named in `PARAM_CHANNELS` is that channel at its ``angles``, not a gate.
     """
 
     name: str
@@ -158,11 +168,18 @@ class NoiseLookup:
         if noise_model._default_readout_error is not None or noise_model._local_readout_errors:
             raise ValueError(f"engine {ENGINE!r} computes exact expectation values and does not "
                              "apply readout errors; give a NoiseModel without readout errors")
+        converted: dict[int, np.ndarray] = {}     # id(error) -> superop: gates often share one error
+
+        def convert(error) -> np.ndarray:
+            if id(error) not in converted:
+                converted[id(error)] = superop(Kraus(error).data)
+            return converted[id(error)]
+
         for name, error in noise_model._default_quantum_errors.items():
-            self._default[name] = superop(Kraus(error).data)
+            self._default[name] = convert(error)
         for name, per_qubits in noise_model._local_quantum_errors.items():
             for qubits, error in per_qubits.items():
-                self._local[(name, tuple(qubits))] = superop(Kraus(error).data)
+                self._local[(name, tuple(qubits))] = convert(error)
 
     def __call__(self, name: str, qubits: tuple[int, ...]) -> np.ndarray | None:
         s = self._local.get((name, qubits), self._default.get(name))
@@ -181,29 +198,14 @@ def compile_circuit(circuit: QuantumCircuit, columns: dict[Parameter, int],
     ops: list[GateOp] = []
     last_on: dict[int, int] = {}                  # qubit -> index in ops of its latest gate
     for inst in circuit.data:
-        op = inst.operation
-        name = op.name
+        name = inst.operation.name
         qubits = tuple(circuit.find_bit(q).index for q in inst.qubits)
         if name in _SKIPPED:
             continue
-        if not isinstance(op, Gate) or inst.clbits or len(qubits) > 2 or getattr(op, "condition", None):
+        if inst.clbits or len(qubits) > 2 or getattr(inst.operation, "condition", None):
             raise ValueError(f"{_where(name, qubits)} is not supported by engine {ENGINE!r}; "
                              f"supported: {SUPPORTED}")
-        angles = tuple(_angle(v, name, qubits, columns) for v in op.params)
-        if any(a.terms for a in angles):
-            if name not in PARAM_GATES or len(qubits) != 1:
-                raise ValueError(f"{_where(name, qubits)} with parameters is not supported by engine "
-                                 f"{ENGINE!r}; supported: {SUPPORTED}")
-            gate = GateOp(name, qubits, angles=angles, noise=noise(name, qubits))
-        else:
-            try:
-                bound = op.to_mutable()
-                bound.params = [a.bias for a in angles]
-                matrix = Operator(bound).data
-            except Exception as exc:   # noqa: BLE001 - any failure means: no matrix for this gate
-                raise ValueError(f"{_where(name, qubits)} has no matrix; engine {ENGINE!r} supports: "
-                                 f"{SUPPORTED}") from exc
-            gate = GateOp(name, qubits, matrix=matrix, noise=noise(name, qubits))
+        gate = _op(inst.operation, qubits, columns, noise)
         prev = last_on.get(qubits[0]) if len(qubits) == 1 else None
         if (prev is not None and gate.angles and ops[prev].name == name and name in _ADDITIVE
                 and ops[prev].noise is None and ops[prev].angles):
@@ -214,6 +216,32 @@ def compile_circuit(circuit: QuantumCircuit, columns: dict[Parameter, int],
             for q in piece.qubits:
                 last_on[q] = len(ops) - 1
     return ops
+
+
+def _op(op: Instruction, qubits: tuple[int, ...], columns: dict[Parameter, int], noise: NoiseLookup) -> GateOp:
+    """One instruction (at most 2 qubits) -> its `GateOp`; ``ValueError`` if it is not supported."""
+    name = op.name
+    if name == "kraus":
+        return GateOp(name, qubits, matrix=np.eye(2 ** len(qubits)), noise=superop(op.params))
+    if name in PARAM_CHANNELS and len(qubits) == 1:
+        return GateOp(name, qubits, angles=tuple(_angle(v, name, qubits, columns) for v in op.params))
+    if not isinstance(op, Gate):
+        raise ValueError(f"{_where(name, qubits)} is not supported by engine {ENGINE!r}; "
+                         f"supported: {SUPPORTED}")
+    angles = tuple(_angle(v, name, qubits, columns) for v in op.params)
+    if any(a.terms for a in angles):
+        if name not in PARAM_GATES or len(qubits) != 1:
+            raise ValueError(f"{_where(name, qubits)} with parameters is not supported by engine "
+                             f"{ENGINE!r}; supported: {SUPPORTED}")
+        return GateOp(name, qubits, angles=angles, noise=noise(name, qubits))
+    try:
+        bound = op.to_mutable()
+        bound.params = [a.bias for a in angles]
+        matrix = Operator(bound).data
+    except Exception as exc:   # noqa: BLE001 - any failure means: no matrix for this gate
+        raise ValueError(f"{_where(name, qubits)} has no matrix; engine {ENGINE!r} supports: "
+                         f"{SUPPORTED}") from exc
+    return GateOp(name, qubits, matrix=matrix, noise=noise(name, qubits))
 
 
 def _split_product_noise(gate: GateOp) -> list[GateOp]:
@@ -238,6 +266,8 @@ def _split_product_noise(gate: GateOp) -> list[GateOp]:
 
 
 _DIAGONAL_PARAM_GATES = {"rz", "p", "u1"}
+#: channels of `PARAM_CHANNELS` whose adjoint maps diagonal matrices to diagonal ones.
+_DIAGONAL_PARAM_CHANNELS = {INPUT_DAMPING}
 
 
 def _is_diagonal(op: GateOp) -> bool:
@@ -251,6 +281,8 @@ def _keeps_z_commutation(op: GateOp) -> bool:
     """Whether the op's adjoint keeps an operator that commutes with Z on its qubits doing so:
     diagonal gates, and channels whose adjoint maps diagonal matrices to diagonal ones (bit flip,
     depolarizing, amplitude damping, ... after a diagonal gate)."""
+    if op.name in PARAM_CHANNELS:
+        return op.name in _DIAGONAL_PARAM_CHANNELS
     if not _is_diagonal(op):
         return False
     if op.noise is None:

@@ -11,9 +11,13 @@ row I is (1, 0, 0, 0), so nothing after a qubit's last multi-qubit gate can reac
 from __future__ import annotations
 
 from functools import reduce
+from typing import Callable
 
 import numpy as np
 import torch
+from torch.nn import functional as F
+
+from ..circuits.channels import INPUT_DAMPING
 
 _PAULIS = np.array([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]])
 #: site layout -> Pauli coefficients on one site: c_P = sum_{r,c} P[c, r] rho[r, c].
@@ -42,3 +46,23 @@ def ptm_batch(s: torch.Tensor) -> torch.Tensor:
     to = torch.as_tensor(TO_PAULI, dtype=s.dtype, device=s.device)
     frm = torch.as_tensor(FROM_PAULI, dtype=s.dtype, device=s.device)
     return (to @ s @ frm).real
+
+
+def _input_damping(a: torch.Tensor) -> torch.Tensor:
+    """Angles (..., 1) x -> PTMs (..., 4, 4) of amplitude damping with gamma = sigmoid(x):
+    c_X, c_Y scale by sqrt(1 - gamma), c_Z -> gamma c_I + (1 - gamma) c_Z. 1 - gamma and its
+    square root are sigmoid(-x) and exp(logsigmoid(-x) / 2): finite, with finite gradients, for
+    every x."""
+    x = a[..., 0]
+    gamma, keep, root = torch.sigmoid(x), torch.sigmoid(-x), torch.exp(F.logsigmoid(-x) / 2)
+    zero, one = torch.zeros_like(x), torch.ones_like(x)
+    rows = [[one, zero, zero, zero], [zero, root, zero, zero], [zero, zero, root, zero],
+            [gamma, zero, zero, keep]]
+    return torch.stack([torch.stack(r, -1) for r in rows], -2)
+
+
+#: channels whose PTM depends on the angles of their instruction: name -> (number of angles,
+#: angles (..., k) -> real PTMs (..., 4, 4)).
+PARAM_CHANNELS: dict[str, tuple[int, Callable[[torch.Tensor], torch.Tensor]]] = {
+    INPUT_DAMPING: (1, _input_damping),
+}

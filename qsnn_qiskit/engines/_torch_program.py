@@ -29,7 +29,7 @@ from qiskit.quantum_info import SparsePauliOp
 
 from ._torch_circuit import PARAM_GATES, GateOp, superop
 from ._torch_kernels import apply_dense, apply_local
-from ._torch_pauli import ZERO_STATE, ptm, ptm_batch
+from ._torch_pauli import PARAM_CHANNELS, ZERO_STATE, ptm, ptm_batch
 from ._torch_readout import Observables, observed
 from ._torch_stages import is_monomial, kept, lift_monomial, schedule
 
@@ -42,7 +42,8 @@ class Program:
         n: number of qubits.
         observables: Hermitian SparsePauliOps on n qubits.
         n_columns: width of theta = [inputs | weights].
-        density: evolve a density matrix (as Pauli coefficients) and apply each op's noise.
+        density: evolve a density matrix (as Pauli coefficients) and apply each op's noise; needed
+            for ops that are channels (`_torch_pauli.PARAM_CHANNELS`, ``kraus``).
 
     ``cost``: the amplitudes (or coefficients) the program touches per sample, summed over its
     stages; it decides whether light cones beat one simulation of all qubits.
@@ -137,7 +138,7 @@ class Program:
         self._kinds: list[tuple[str, np.ndarray, np.ndarray | None]] = []
         row = 0
         for kind, idx in by_kind.items():
-            k = PARAM_GATES[kind][0]
+            k = (PARAM_CHANNELS.get(kind) or PARAM_GATES[kind])[0]
             rows = np.arange(row, row + k * len(idx)).reshape(len(idx), k)
             row += k * len(idx)
             noise = None
@@ -201,11 +202,14 @@ class Program:
         batch = angles.shape[0]
         blocks = []
         for (kind, _, _), rows, noise in zip(self._kinds, k["rows"], k["noise"]):
-            u = PARAM_GATES[kind][1](angles[:, rows])                    # (batch, m, 2, 2)
-            if self.density:
-                u = ptm_batch(torch.einsum("bmij,bmkl->bmikjl", u, u.conj()).reshape(*u.shape[:2], 4, 4))
-                if noise is not None:
-                    u = noise @ u
+            if kind in PARAM_CHANNELS:                                   # density only
+                u = PARAM_CHANNELS[kind][1](angles[:, rows])             # (batch, m, 4, 4)
+            else:
+                u = PARAM_GATES[kind][1](angles[:, rows])                # (batch, m, 2, 2)
+                if self.density:
+                    u = ptm_batch(torch.einsum("bmij,bmkl->bmikjl", u, u.conj()).reshape(*u.shape[:2], 4, 4))
+            if noise is not None:
+                u = noise @ u
             blocks.append(u)
         blocks.append(k["const"].expand(batch, -1, -1, -1))
         g = torch.cat(blocks, 1) if len(blocks) > 1 else blocks[0]

@@ -16,6 +16,7 @@ from qiskit_aer.primitives import SamplerV2 as AerSamplerV2
 from .._checks import check_int
 from .._providers import check_aer_device
 from ..circuits import Ansatz
+from ..circuits.channels import INPUT_DAMPING
 from ..circuits.noise import noisy_circuit
 from .connector import EstimatorConnector
 
@@ -30,9 +31,12 @@ class AerEngine:
         method: Aer simulation method; ``None`` picks ``"statevector"``, or ``"density_matrix"``
             for exact noisy values.
         seed: seed of Aer's sampling (shots and noise trajectories).
-        noise: anything ``qsnn_qiskit.circuits.noise.as_noise_model`` takes (a NoiseSpec, an Aer NoiseModel,
-            a ``--noise`` string or a fake backend name); ``None``: noiseless. A circuit with gates
-            outside the model's basis is translated into it so that the errors follow its gates.
+        noise: a NoiseSpec, an Aer NoiseModel, a ``--noise`` string or a fake backend name
+            (``qsnn_qiskit.circuits.noise.noisy_circuit``); ``None``: noiseless. A circuit with gates
+            outside the model's basis is translated into it so that the errors follow its gates; a
+            NoiseSpec's positional channels with fixed rates run as ``kraus`` instructions, and its
+            input-dependent damping (``damping="input"``, the ``reference`` preset) is refused:
+            Aer takes fixed rates only.
         shots: ``None``: exact expectation values (with noise: the density matrix,
             ``method="density_matrix"``). An int: every expectation value is estimated from that
             many measured shots (Aer's SamplerV2; with noise, each shot of the statevector method is
@@ -49,7 +53,8 @@ class AerEngine:
             raise ValueError(f"unknown Aer method {method!r}; known: {', '.join(AER_METHODS)}")
         check_int("shots (None: exact expectation values)", shots, 1, optional=True)
         check_aer_device(device)
-        circuit, noise_model = noisy_circuit(ansatz.circuit, noise)
+        circuit, noise_model = noisy_circuit(ansatz.circuit, noise, ansatz.input_params)
+        _refuse_input_damping(circuit)
         if method is None:
             method = "density_matrix" if noise_model is not None and shots is None else "statevector"
         if noise_model is not None and shots is None and method != "density_matrix":
@@ -71,6 +76,16 @@ class AerEngine:
 
     def __call__(self, inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         return self._connector(inputs, weights)
+
+
+def _refuse_input_damping(circuit: QuantumCircuit) -> None:
+    """``ValueError`` if ``circuit`` holds a channel whose rate depends on a parameter."""
+    if any(inst.operation.name == INPUT_DAMPING for inst in circuit.data):
+        raise ValueError("engine 'aer' cannot express amplitude damping whose rate depends on the inputs "
+                         "(gamma = sigmoid(the qubit's first input angle): NoiseSpec damping='input', as in "
+                         "the 'reference' preset): Aer's noise models and Kraus instructions take fixed rates, "
+                         "and parameter-shift gradients have no rule for a rate. Use engine 'torch', or a "
+                         "fixed rate (damping='fixed', amplitude_damping=...)")
 
 
 def _basis(pauli: str) -> str:

@@ -7,6 +7,8 @@ ISA; each forward pass is one job, each backward pass one more (batched paramete
 """
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from ..backends import Target, get_backend, load_target, transpile_for
@@ -26,12 +28,21 @@ class RuntimeEngine:
         precision: target standard error per expectation value (1/sqrt(shots)).
         session: run in a ``Session`` instead of a ``Batch``.
         seed: simulator seed (local testing mode only).
+        noise: must be None (``ValueError`` otherwise): the backend's own noise is what a run gets;
+            no channels can be added to hardware (or to a fake backend, which runs its calibrated
+            noise model).
     """
 
     name = "runtime"
 
     def __init__(self, ansatz: Ansatz, target: str | Target = "fake_torino", shots: int | None = None,
-                 precision: float | None = None, session: bool = False, seed: int | None = None) -> None:
+                 precision: float | None = None, session: bool = False, seed: int | None = None,
+                 noise: Any = None) -> None:
+        if noise is not None:
+            raise ValueError(f"engine 'runtime' cannot add noise (got noise={noise!r}): it runs on an IBM backend, "
+                             "whose own noise is the noise (a fake backend runs its calibrated noise model). "
+                             "Simulate a NoiseSpec on engine 'torch' or 'aer', or a backend's noise with "
+                             "noise='fake_torino' there")
         self.target = load_target(target)
         self.precision = resolve_precision(self.target.runtime, shots, precision)
         self.backend = get_backend(self.target)

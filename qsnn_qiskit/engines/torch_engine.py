@@ -1,8 +1,9 @@
 """engine="torch": the ansatz's own Qiskit circuit, simulated exactly in torch, batched, with autograd.
 
 The circuit is compiled once (`_torch_circuit`) and fused into programs (`_torch_program`):
-a statevector without noise; a density matrix with an Aer `NoiseModel`, applying each gate's
-Kraus channel after it. Outputs are exact expectation values, differentiable with respect to
+a statevector without noise; a density matrix with noise, applying each gate's Kraus channel (an
+Aer `NoiseModel`'s) after it and each channel instruction of the circuit (a `NoiseSpec`'s
+positional channels, the input-dependent damping among them) where it stands. Outputs are exact expectation values, differentiable with respect to
 inputs and weights by reverse-mode autograd, on the device of the inputs (CPU or CUDA).
 
 Each observable is evaluated on its backward light cone (the gates that can influence it) when
@@ -29,6 +30,7 @@ from qiskit.quantum_info import Pauli, SparsePauliOp
 from ..circuits import Ansatz
 from ..circuits.noise import noisy_circuit
 from ._torch_circuit import NoiseLookup, compile_circuit, light_cone
+from ._torch_pauli import PARAM_CHANNELS
 from ._torch_program import Program
 
 #: fixed cost of running one program, in amplitudes (kernel launches dominate small programs).
@@ -130,8 +132,10 @@ class TorchEngine:
         ansatz: the circuit, its input and weight parameters and its observables.
         device: None follows the inputs' device; ``"cpu"`` or ``"cuda"`` computes there and returns
             the outputs on the inputs' device.
-        noise: an Aer ``NoiseModel`` or anything ``qsnn_qiskit.circuits.noise.as_noise_model`` takes; its
-            gate errors follow their gates (readout errors are refused); None: noiseless.
+        noise: a ``NoiseSpec`` (every placement, input damping included), a ``--noise`` string, an
+            Aer ``NoiseModel`` or a fake backend name (``qsnn_qiskit.circuits.noise.noisy_circuit``);
+            gate errors follow their gates, positional channels sit where the spec puts them
+            (readout errors are refused); None: noiseless, unless the circuit holds channels.
         precision: ``"double"`` (complex128) or ``"single"`` (complex64) arithmetic.
 
     ``engine(inputs, weights)``: inputs (batch, n_inputs), weights (n_weights,), radians ->
@@ -146,13 +150,14 @@ class TorchEngine:
             raise ValueError(f"engine 'torch' has no precision {precision!r}; known: {', '.join(PRECISIONS)}")
         self.dtype = PRECISIONS[precision]
         self.device = _check_device(device)
-        circuit, self.noise_model = noisy_circuit(ansatz.circuit, noise)
+        circuit, self.noise_model = noisy_circuit(ansatz.circuit, noise, ansatz.input_params)
         n = ansatz.n_qubits
         observables = [_check_observable(o, n, i) for i, o in enumerate(ansatz.observables)]
         params = list(ansatz.input_params) + list(ansatz.weight_params)
         columns = {p: i for i, p in enumerate(params)}
-        density = self.noise_model is not None
         ops = compile_circuit(circuit, columns, NoiseLookup(self.noise_model))
+        density = self.noise_model is not None or any(op.noise is not None or op.name in PARAM_CHANNELS
+                                                      for op in ops)
         self.n_inputs, self.n_columns = ansatz.n_inputs, len(params)
 
         groups: dict[tuple, list[int]] = {}         # (cone qubits, cone gates) -> observables

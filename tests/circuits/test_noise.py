@@ -72,8 +72,10 @@ def test_spec_rejects_bad_types_and_gates():
 
 
 def test_parse():
-    assert NoiseSpec.parse("bit_flip=0.02, depolarizing=0.03,amplitude-damping=0.02") == NoiseSpec.reference()
+    assert NoiseSpec.parse("bit_flip=0.02, depolarizing=0.03,amplitude-damping=0.02") == NoiseSpec(
+        bit_flip=0.02, depolarizing=0.03, amplitude_damping=0.02)
     assert NoiseSpec.parse("reference") == NoiseSpec.reference()
+    assert NoiseSpec.parse(" paper ") == NoiseSpec.paper()
     with pytest.raises(ValueError, match="keys: bit_flip, depolarizing, amplitude_damping, two_qubit_depolarizing"):
         NoiseSpec.parse("bitflip=0.1")
     with pytest.raises(ValueError, match="not a number"):

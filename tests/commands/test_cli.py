@@ -42,6 +42,10 @@ def test_help(command: str, flags: list[str], capsys: pytest.CaptureFixture) -> 
     (["--noise", "flips=0.1"], "bit_flip"),
     (["--noise-backend", "fake_mars"], "unknown --noise-backend 'fake_mars'; known: fake_aachen"),
     (["--noise", "bit_flip=0.1", "--noise-backend", "fake_torino"], "not both"),
+    (["--noise", "placement=everywhere"], "unknown NoiseSpec.placement 'everywhere'; allowed: 'gates'"),
+    (["--noise", "reference,after_entanglers=first_wire"], "unknown NoiseSpec.after_entanglers 'first_wire'"),
+    (["--engine", "aer", "--noise", "reference"], "engine 'aer' cannot express amplitude damping"),
+    (["--engine", "runtime", "--noise", "paper"], "engine 'runtime' cannot add noise"),
 ])
 def test_bad_values_exit_2_and_create_nothing(tmp_path: Path, flags: list[str], match: str,
                                              capsys: pytest.CaptureFixture) -> None:
@@ -54,6 +58,22 @@ def test_bad_values_exit_2_and_create_nothing(tmp_path: Path, flags: list[str], 
     assert status == 2
     assert match in capsys.readouterr().err
     assert not run_dir.exists()
+
+
+@pytest.mark.parametrize("flags", [["--noise", "damping=input"], ["--engine", "aer", "--noise", "reference"]])
+def test_bad_noise_is_one_line_without_traceback(tmp_path: Path, flags: list[str], capsys: pytest.CaptureFixture) -> None:
+    assert main(["train", *TINY, "--run-dir", str(tmp_path / "run"), *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("qsnn train: error: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_noise_help_says_what_each_preset_applies(capsys: pytest.CaptureFixture) -> None:
+    from qsnn_qiskit import NoiseSpec
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for preset in (NoiseSpec.paper(), NoiseSpec.reference()):
+        assert " ".join(preset.describe().split()) in text
 
 
 def test_toml_config_and_flag_precedence(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -44,8 +44,9 @@ def test_device_gpu_without_aer_gpu_is_a_clear_usage_error(capsys):
     assert "Traceback" not in err
 
 
-def test_bad_noise_is_refused_before_training(capsys):
+@pytest.mark.parametrize("noise, words", [("bitflip=0.1", "--noise"), ("reference", "Aer cannot express")])
+def test_bad_noise_is_refused_before_training(capsys, noise, words):
     with pytest.raises(SystemExit) as exc:
-        _example().parse_args(["--smoke", "--noise", "bitflip=0.1"])
+        _example().parse_args(["--smoke", "--noise", noise])
     assert exc.value.code == 2
-    assert "--noise" in capsys.readouterr().err
+    assert words in capsys.readouterr().err
