@@ -89,8 +89,10 @@ def register(p: argparse.ArgumentParser) -> None:
                                                          "(e.g. batch-size = 32); flags override it")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (per-epoch lines only)")
     p.add_argument("--threads", type=int, default=DEFAULT_THREADS,
-                   help=f"torch threads per process (default {DEFAULT_THREADS}: measured fastest at batch 16 "
-                        "on a 2-core machine, benchmarks/results/training_speed.md)")
+                   help="torch threads per process (default: one per core, shared out among --processes; "
+                        "measured fastest on an idle 2-core machine, benchmarks/results/training_speed.md). "
+                        "Use 1 when another job shares the cores: a second thread then slows a step down "
+                        "several times")
     p.add_argument("--processes", type=int, default=DEFAULT_PROCESSES,
                    help=f"data-parallel processes on this machine, started through torchrun (default "
                         f"{DEFAULT_PROCESSES}); --batch-size stays the global batch and the result that of one "

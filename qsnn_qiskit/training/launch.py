@@ -10,20 +10,30 @@ from typing import Sequence
 from .._checks import check_int
 from . import distributed
 
-#: threads per process when --threads is not given; measured by benchmarks/training_speed.py
-#: (benchmarks/results/training_speed.md): at the default batch of 16 a second thread in the
-#: same process adds nothing, and a second process pays for its collectives.
-DEFAULT_THREADS = 1
+#: threads per process when --threads is not given: None, torch's own default (one per core),
+#: measured fastest by benchmarks/training_speed.py (benchmarks/results/training_speed.md: 2 threads
+#: beat 1 by 14% at batch 16 and 19% at batch 64 on a quiet 2-core machine, and 2 processes of one
+#: thread lost to both, paying for their collectives). On cores another job shares, 1 thread is
+#: several times faster than 2.
+DEFAULT_THREADS: int | None = None
 #: processes when --processes is not given (same benchmark).
 DEFAULT_PROCESSES = 1
 
 
-def set_threads(threads: int) -> None:
-    """Run torch's intra-op work of this process on ``threads`` threads."""
+def threads_per_process(threads: int | None, processes: int) -> int:
+    """``threads``, or for None the cores shared out among ``processes`` (at least 1 each)."""
+    if threads is None:
+        return max(1, (os.cpu_count() or 1) // processes)
+    check_int("--threads", threads, 1)
+    return threads
+
+
+def set_threads(threads: int | None) -> None:
+    """Run torch's intra-op work of this process on ``threads`` threads (None: torch's default)."""
     import torch
 
-    check_int("--threads", threads, 1)
-    torch.set_num_threads(threads)
+    if threads is not None:
+        torch.set_num_threads(threads_per_process(threads, 1))
 
 
 def torchrun_command(argv: Sequence[str], processes: int) -> list[str]:
@@ -42,12 +52,11 @@ def torchrun_command(argv: Sequence[str], processes: int) -> list[str]:
             "-m", "qsnn_qiskit.cli", *rest]
 
 
-def launch(argv: Sequence[str], processes: int, threads: int) -> int:
-    """Run ``qsnn <argv>`` as ``processes`` torchrun processes of ``threads`` threads each and wait;
-    returns their exit status. Refused inside a process group (torchrun already started this one)."""
+def launch(argv: Sequence[str], processes: int, threads: int | None) -> int:
+    """Run ``qsnn <argv>`` as ``processes`` torchrun processes of ``threads`` threads each (None:
+    the cores shared out) and wait; returns their exit status. Refused inside a process group (torchrun already started this one)."""
     if distributed.requested_world_size() > 1:
         raise ValueError("--processes starts torchrun itself; under torchrun, drop --processes "
                          "(torchrun's --nproc_per_node sets the count)")
-    check_int("--threads", threads, 1)
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads_per_process(threads, processes))}
     return subprocess.run(torchrun_command(argv, processes), env=env).returncode

@@ -242,3 +242,13 @@ def test_processes_flag_under_torchrun_is_refused(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("WORLD_SIZE", "2")
     assert main(["train", *FLAGS, "--processes", "2"]) == 2
     assert "under torchrun, drop --processes" in capsys.readouterr().err
+
+
+def test_threads_default_shares_the_cores_among_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from qsnn_qiskit.training.launch import threads_per_process
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    assert [threads_per_process(None, p) for p in (1, 2, 3, 8)] == [4, 2, 1, 1]
+    assert threads_per_process(3, 2) == 3
+    with pytest.raises(ValueError, match="--threads must be an integer >= 1"):
+        threads_per_process(0, 1)
