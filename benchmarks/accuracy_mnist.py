@@ -33,9 +33,9 @@ import torch
 from qsnn_qiskit._atomic import atomic_write_text
 from qsnn_qiskit.analysis import machine
 from qsnn_qiskit.circuits import INIT_SCHEMES
-from qsnn_qiskit.data import BatchLoader, DataBundle, Split, load_dataset
-from qsnn_qiskit.training import (OPTIMIZERS, SCHEDULES, Trainer, TrainSettings, default_engine, start_run,
-                                  train_epoch)
+from qsnn_qiskit.data import load_dataset
+from qsnn_qiskit.training import (OPTIMIZERS, SCHEDULES, TrainSettings, default_engine, estimate_epoch_seconds,
+                                  start_run)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "mnist-test-10k"
@@ -69,19 +69,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--run-dir", type=Path, help="keep the run directory here (default: a temporary folder)")
     p.add_argument("--out", type=Path, default=RESULTS, help=f"results folder (default {RESULTS})")
     return p.parse_args(argv)
-
-
-def _seconds_per_epoch(settings: TrainSettings, data: DataBundle, steps: int = 40) -> float:
-    """Time a few training steps on a throwaway model (after a warm-up) and scale them to one epoch,
-    plus 10% for the validation pass (a forward of a quarter as many images)."""
-    trainer = Trainer.build(settings, data)
-    n = steps * settings.batch_size
-    probe = BatchLoader(Split(data.train.images[:n], data.train.labels[:n]), settings.batch_size)
-    train_epoch(trainer.model, probe, trainer.optimizer, None, settings.device)   # warm-up
-    start = time.perf_counter()
-    train_epoch(trainer.model, probe, trainer.optimizer, None, settings.device)
-    per_batch = (time.perf_counter() - start) / len(probe)
-    return per_batch * len(trainer.train_loader) * 1.1
 
 
 def _markdown(result: dict[str, Any]) -> str:
@@ -127,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.quick:
         settings.epochs = 2
     else:
-        estimate = _seconds_per_epoch(settings, data)
+        estimate = estimate_epoch_seconds(settings, data)
         settings.epochs = max(1, int(0.95 * budget_s / estimate))
         print(f"about {estimate:.1f} s per epoch: planning {settings.epochs} epochs in {args.minutes:g} min")
     run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix="qsnn-accuracy-")) / "run"

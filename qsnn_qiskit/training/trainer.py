@@ -22,7 +22,7 @@ from torch import nn
 
 from .._atomic import write_error
 from .._memory import resident_mib
-from ..data import BatchLoader, DataBundle
+from ..data import BatchLoader, DataBundle, Split
 from ..models import build_model
 from . import distributed, rundir
 from .checkpoints import capture_rng, restore_rng, save_checkpoint
@@ -176,6 +176,20 @@ class Trainer:
 
         plot_curves(self.history, run_dir / rundir.CURVES_PLOT)
         plot_confusion(final.confusion, self.data.class_names, run_dir / rundir.CONFUSION_PLOT)
+
+
+def estimate_epoch_seconds(settings: TrainSettings, data: DataBundle, steps: int = 40) -> float:
+    """Seconds one epoch of ``settings`` (resolved) on ``data`` takes here: a few training steps
+    timed on a throwaway model (after as many for warm-up), scaled to one epoch, plus 10% for the
+    validation pass (a forward of a quarter as many images)."""
+    trainer = Trainer.build(settings, data)
+    n = steps * settings.batch_size
+    probe = BatchLoader(Split(data.train.images[:n], data.train.labels[:n]), settings.batch_size)
+    train_epoch(trainer.model, probe, trainer.optimizer, None, settings.device)   # warm-up
+    start = time.perf_counter()
+    train_epoch(trainer.model, probe, trainer.optimizer, None, settings.device)
+    per_batch = (time.perf_counter() - start) / len(probe)
+    return per_batch * len(trainer.train_loader) * 1.1
 
 
 def _tensorboard(run_dir: Path, start_epoch: int) -> Any:
