@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..backends import target_names
+from ..hardware.packing import PACK_MODES
 from ..hardware.submit import SUBMIT_DIR, submit_run
 
 
@@ -28,12 +29,17 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-attempts", type=int, default=3,
                    help="times a chunk is sent before its failure is final (default 3)")
     p.add_argument("--seed", type=int, help="simulator seed (local testing mode only)")
+    p.add_argument("--pack", choices=PACK_MODES, default=None,
+                   help="cones: run each output's light cone, several images side by side on disjoint, "
+                        "well-calibrated qubit groups of one circuit (a fake backend previews them cone by cone); "
+                        "none: the whole circuit once per image (default: cones when every cone embeds without "
+                        "SWAPs, else none)")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     r = submit_run(args.run_dir, args.target, args.dataset, args.limit, args.chunk_size, args.shots,
-                   args.max_attempts, args.data_dir, args.seed)
+                   args.max_attempts, args.data_dir, args.seed, pack=args.pack)
     print(f"{r.backend} ({r.target}): {len(r.labels)} images, accuracy {100 * r.hardware_accuracy:.2f}% "
           f"(exact simulator {100 * r.exact_accuracy:.2f}%), predictions agree on "
           f"{100 * float((r.exact_pred == r.hardware_pred).mean()):.2f}%")

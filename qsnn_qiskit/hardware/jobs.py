@@ -111,13 +111,15 @@ def all_records(run_dir: str | Path) -> list[JobRecord]:
 
 def run_chunks(store: JobStore, chunks: Sequence[tuple[list[int], np.ndarray]], backend: str,
                submit: Callable[[np.ndarray], Any], retrieve: Callable[[str], Any] | None,
-               local: bool, max_attempts: int = 3, log: Callable[[str], None] = print
-               ) -> list[JobRecord]:
+               local: bool, max_attempts: int = 3, log: Callable[[str], None] = print,
+               decode: Callable[[Any, int], np.ndarray] | None = None) -> list[JobRecord]:
     """Evaluate every chunk (sample indices, parameter values (n, n_params)) once, across restarts.
 
     ``submit(values)`` sends one job and returns it; ``retrieve(job_id)`` gets a job sent by an earlier
     process (``None`` in local testing mode, whose jobs die with their process: those are sent again).
     A record is saved right after each submit, and again when the job finishes or fails.
+    ``decode(result, n_samples)`` turns a job's result into (n_samples, n_outputs) (default
+    `expectation_values`; light-cone packed jobs demultiplex their slots).
     """
     check_int("max_attempts", max_attempts, 1)
     records = []
@@ -130,13 +132,14 @@ def run_chunks(store: JobStore, chunks: Sequence[tuple[list[int], np.ndarray]], 
         if record is None:
             record = JobRecord(store.folder.name, backend, k, list(map(int, samples)), values.tolist(),
                                _sha(values), local=local)
-        records.append(_finish(store, record, values, submit, retrieve, local, max_attempts, log))
+        records.append(_finish(store, record, values, submit, retrieve, local, max_attempts, log,
+                               decode or (lambda result, n: expectation_values(result))))
     return records
 
 
 def _finish(store: JobStore, record: JobRecord, values: np.ndarray, submit: Callable[[np.ndarray], Any],
             retrieve: Callable[[str], Any] | None, local: bool, max_attempts: int,
-            log: Callable[[str], None]) -> JobRecord:
+            log: Callable[[str], None], decode: Callable[[Any, int], np.ndarray]) -> JobRecord:
     job = None
     if record.status == "done":
         log(f"chunk {record.chunk}: done earlier (job {record.job_id})")
@@ -170,7 +173,7 @@ def _finish(store: JobStore, record: JobRecord, values: np.ndarray, submit: Call
             result = job.result()
             if _state(job) in FAILED_STATES:
                 raise RuntimeError(f"job ended in state {_state(job)}")
-            record.evs = expectation_values(result).tolist()
+            record.evs = np.asarray(decode(result, len(record.samples))).tolist()
             record.status, record.finished = "done", _now()
             store.save(record)
             return record

@@ -19,7 +19,8 @@ class TranspileReport:
 
     ``layout``: physical qubit of each virtual qubit at the end of the circuit. ``success_probability``:
     product of (1 - error) over every gate and over the readout of each used qubit, from the
-    backend's calibration (``None`` when the backend reports no error rates).
+    backend's calibration (``None`` when the backend reports no error rates). ``packing``: the
+    comparison with light-cone packed execution, when made.
     """
 
     target: str
@@ -32,6 +33,7 @@ class TranspileReport:
     gate_counts: dict[str, int]
     layout: list[int]
     success_probability: float | None
+    packing: Any = None   # a comparison.PackingComparison (not imported: it imports this module)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,10 +53,11 @@ class TranspileReport:
         lines += ["", "The success probability is the product of (1 - error rate) over every gate and the "
                       "readout of each used qubit, from the backend's calibration: a rough figure of merit, "
                       "not a prediction of accuracy."]
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines) + "\n" + ("" if self.packing is None else "\n" + self.packing.to_markdown())
 
 
-def _error(backend: BackendV2, name: str, qubits: tuple[int, ...]) -> float | None:
+def gate_error(backend: BackendV2, name: str, qubits: tuple[int, ...]) -> float | None:
+    """The calibrated error of gate ``name`` on ``qubits``; ``None`` when the backend reports none."""
     target = backend.target
     if name not in target.operation_names:
         return None
@@ -69,12 +72,12 @@ def success_probability(isa: QuantumCircuit, backend: BackendV2, measured: list[
     for inst in isa.data:
         if inst.operation.name == "barrier":
             continue
-        err = _error(backend, inst.operation.name, tuple(isa.find_bit(q).index for q in inst.qubits))
+        err = gate_error(backend, inst.operation.name, tuple(isa.find_bit(q).index for q in inst.qubits))
         if err is not None:
             seen = True
             log_p += math.log1p(-min(err, 1.0 - 1e-12))
     for q in measured:
-        err = _error(backend, "measure", (q,))
+        err = gate_error(backend, "measure", (q,))
         if err is not None:
             seen = True
             log_p += math.log1p(-min(err, 1.0 - 1e-12))

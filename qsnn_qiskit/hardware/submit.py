@@ -21,7 +21,8 @@ from ..backends.primitives import is_local, make_estimator, open_mode, resolve_p
 from ..data import BatchLoader, Split
 from ..training import load_run, run_dataset
 from .circuit import quantum_layer, require_circuit
-from .jobs import JobRecord, JobStore, run_chunks
+from .jobs import JobRecord, JobStore, expectation_values, run_chunks
+from .packing import PackedCircuit, pack_circuit, resolve_pack
 
 SUBMIT_DIR = "submit"
 
@@ -38,6 +39,7 @@ class SubmitResult:
     exact_quantum: np.ndarray       # (n, n_outputs) exact expectation values
     hardware_quantum: np.ndarray    # (n, n_outputs) NaN where the job gave up
     records: list[JobRecord]
+    pack: str = "none"              # how the jobs ran: light "cones" or the whole circuit ("none")
 
     @property
     def exact_accuracy(self) -> float:
@@ -82,18 +84,44 @@ def _parameter_matrix(isa_parameters: list, ansatz: Any, features: np.ndarray, w
     return out
 
 
+def _packing(ansatz: Any, spec: Target, backend: Any, pack: str | None, max_images: int,
+             log: Callable[[str], None]) -> tuple[PackedCircuit | None, str]:
+    """The packed circuit (or None) and the mode it stands for; by default cones when they pack
+    without SWAPs, else none (saying why)."""
+    if pack == "none":
+        return None, "none"
+    try:
+        packed = pack_circuit(ansatz, spec, backend, max_images=max_images)
+    except ValueError as err:
+        if pack == "cones":
+            raise
+        log(f"--pack none (light cones do not pack: {err})")
+        return None, "none"
+    mode = resolve_pack(pack, packed.placement.swaps)
+    if mode == "none":
+        log("--pack none (some light cone needs SWAPs on this backend; --pack cones packs it anyway)")
+        return None, mode
+    log(f"--pack cones: {packed.images} images per circuit execution")
+    return packed, mode
+
+
 def submit_run(run_dir: str | Path, target: str | Target, dataset: str | None = None, limit: int = 32,
                chunk_size: int = 32, shots: int | None = None, max_attempts: int = 3,
-               data_dir: str | None = None, seed: int | None = None, log: Callable[[str], None] = print
-               ) -> SubmitResult:
+               data_dir: str | None = None, seed: int | None = None, log: Callable[[str], None] = print,
+               pack: str | None = None) -> SubmitResult:
     """Run the first ``limit`` validation images of a run on ``target``, ``chunk_size`` per job.
 
     Job records go to RUN_DIR/jobs/<target>/ as each job is sent; results to RUN_DIR/submit/<target>/
     (predictions.csv, summary.json). Calling again after a crash fetches what was sent. A run
     without a circuit (``--ansatz classical|none``) is a ``ValueError`` before any work.
+    ``pack``: ``"cones"`` runs each output's light cone, several images per circuit execution
+    (`packing`; a fake backend then previews cone by cone, `preview`), ``"none"`` the whole circuit
+    per image; default: cones when every cone embeds without SWAPs (and packs at all), else none.
     """
     for name, value in (("limit", limit), ("chunk_size", chunk_size), ("max_attempts", max_attempts)):
         check_int(name, value, 1)
+    if pack is not None:
+        resolve_pack(pack, False)   # an unknown mode fails before any work
     spec = load_target(target)
     precision = resolve_precision(spec.runtime, shots, None)
     require_circuit(run_dir, "qsnn submit")   # before the backend: a real one would open a connection
@@ -107,13 +135,26 @@ def submit_run(run_dir: str | Path, target: str | Target, dataset: str | None = 
     features, exact_q, exact_logits = _quantum_io(model, layer, images)
 
     ansatz = layer.ansatz
-    isa, observables = transpile_for(ansatz, spec, backend)
     weights = layer.weight.detach().double().numpy()
-    values = _parameter_matrix(list(isa.parameters), ansatz, features.double().numpy(), weights)
+    x = features.double().numpy()
+    packed, mode = _packing(ansatz, spec, backend, pack, min(chunk_size, n), log)
+    if packed is not None:
+        isa, observables = packed.isa, packed.observables
+        chunks = [(list(range(s, min(s + chunk_size, n))), packed.rows(x[s:s + chunk_size], weights))
+                  for s in range(0, n, chunk_size)]
+    else:
+        isa, observables = transpile_for(ansatz, spec, backend)
+        values = _parameter_matrix(list(isa.parameters), ansatz, x, weights)
+        chunks = [(list(range(s, min(s + chunk_size, n))), values[s:s + chunk_size]) for s in range(0, n, chunk_size)]
     local = is_local(backend)
-    opened: list[Any] = []   # (mode, estimator), made on the first submit: fetching opens nothing
+    opened: list[Any] = []   # (mode, estimator) or a cone preview, made on the first submit: fetching opens nothing
 
     def submit(chunk_values: np.ndarray) -> Any:
+        if packed is not None and local:
+            if not opened:
+                from .preview import ConePreview
+                opened.append(ConePreview(packed, backend))
+            return opened[0].run(chunk_values, precision, seed)
         if not opened:
             restrict_local_noise(backend, isa)
             mode = open_mode(backend)
@@ -121,12 +162,12 @@ def submit_run(run_dir: str | Path, target: str | Target, dataset: str | None = 
         return opened[1].run([(isa, [[o] for o in observables], chunk_values)])
 
     retrieve = None if local else runtime_service(spec.backend.instance).job
-    chunks = [(list(range(s, min(s + chunk_size, n))), values[s:s + chunk_size]) for s in range(0, n, chunk_size)]
+    decode = None if packed is None else (lambda result, m: packed.demux(expectation_values(result), m))
     try:
         records = run_chunks(JobStore(run_dir, spec.name), chunks, backend.name, submit, retrieve, local,
-                             max_attempts, log)
+                             max_attempts, log, decode)
     finally:
-        if opened:
+        if len(opened) == 2:
             opened[0].close()   # the Batch takes no more jobs; those sent have finished
     hw_q = np.full(exact_q.shape, np.nan)
     for r in records:
@@ -136,7 +177,7 @@ def submit_run(run_dir: str | Path, target: str | Target, dataset: str | None = 
     _, _, hw_logits = _quantum_io(model, layer, images, torch.from_numpy(np.nan_to_num(hw_q)))
     hw_pred = np.where(done, hw_logits.argmax(1).numpy(), -1)
     result = SubmitResult(spec.name, backend.name, labels, exact_logits.argmax(1).numpy(), hw_pred,
-                          exact_q.double().numpy(), hw_q, records)
+                          exact_q.double().numpy(), hw_q, records, mode)
     _write_results(Path(run_dir) / SUBMIT_DIR / spec.name, result, data.class_names, precision)
     return result
 
@@ -154,7 +195,7 @@ def _write_results(folder: Path, r: SubmitResult, class_names: tuple[str, ...], 
     diff = r.hardware_quantum - r.exact_quantum
     summary = {
         "target": r.target, "backend": r.backend, "samples": len(r.labels), "class_names": list(class_names),
-        "precision": precision, "exact_accuracy": r.exact_accuracy, "hardware_accuracy": r.hardware_accuracy,
+        "precision": precision, "pack": r.pack, "exact_accuracy": r.exact_accuracy, "hardware_accuracy": r.hardware_accuracy,
         "agreement": float((r.exact_pred == r.hardware_pred).mean()),
         "mean_abs_expectation_error": None if np.isnan(diff).all() else float(np.nanmean(np.abs(diff))),
         "jobs": [{"chunk": j.chunk, "job_id": j.job_id, "status": j.status, "attempts": j.attempts}

@@ -1,23 +1,51 @@
 """A run's circuit transpiled for a target, written to RUN_DIR/transpiled/<target>/: the ISA circuit
-(QPY), its drawing (PNG) and its report (markdown and JSON)."""
+(QPY), its drawing (PNG) and its report (markdown and JSON), which compares unpacked with light-cone
+packed execution."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .._atomic import atomic_write, atomic_write_text
 from .._plotting import pyplot, save_figure
 from ..backends import get_backend, load_target, transpile_for
 from ..training import load_run
 from .circuit import quantum_layer, require_circuit
+from .comparison import PackingComparison, execution_cost
+from .packing import pack_circuit, resolve_pack
 from .report import TranspileReport, transpile_report
+
+if TYPE_CHECKING:
+    from qiskit import QuantumCircuit
+    from qiskit.providers import BackendV2
+    from qiskit.quantum_info import SparsePauliOp
+
+    from ..backends import Target
+    from ..circuits import Ansatz
 
 TRANSPILED_DIR = "transpiled"
 
 
+def compare_packing(ansatz: Ansatz, spec: Target, backend: BackendV2, isa: QuantumCircuit,
+                    observables: list[SparsePauliOp]) -> PackingComparison:
+    """Unpacked (``isa``, ``observables``) beside light-cone packed execution of ``ansatz``."""
+    shots = round(1.0 / spec.runtime.effective_precision ** 2)
+    unpacked = execution_cost(isa, observables, backend, 1, shots)
+    try:
+        packed = pack_circuit(ansatz, spec, backend)
+    except ValueError as err:
+        return PackingComparison(unpacked, None, None, "none", str(err))
+    cost = execution_cost(packed.isa, packed.observables, backend, packed.images, shots)
+    swaps = packed.placement.swaps
+    return PackingComparison(unpacked, cost, swaps, resolve_pack(None, swaps))
+
+
 def write_transpiled(run_dir: str | Path, target: str, draw: bool = True) -> tuple[Path, TranspileReport]:
     """Transpile the quantum layer of a run for ``target``; write RUN_DIR/transpiled/<target>/
-    {circuit.qpy, circuit.png, report.md, report.json}. Returns the folder and the report.
+    {circuit.qpy, circuit.png, report.md, report.json}. Returns the folder and the report (its
+    ``packing``: unpacked vs light-cone packed execution).
     ``ValueError`` before any work for a run without a circuit (``--ansatz classical|none``)."""
     from qiskit import qpy
 
@@ -25,8 +53,10 @@ def write_transpiled(run_dir: str | Path, target: str, draw: bool = True) -> tup
     spec = load_target(target)
     model, _ = load_run(run_dir)
     backend = get_backend(spec)
-    isa, observables = transpile_for(quantum_layer(model).ansatz, spec, backend)
+    ansatz = quantum_layer(model).ansatz
+    isa, observables = transpile_for(ansatz, spec, backend)
     report = transpile_report(isa, backend, spec)
+    report = replace(report, packing=compare_packing(ansatz, spec, backend, isa, observables))
     out = Path(run_dir) / TRANSPILED_DIR / spec.name
 
     def write_qpy(tmp: str) -> None:

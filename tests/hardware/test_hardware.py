@@ -24,19 +24,9 @@ from qsnn_qiskit.engines import make_engine
 from qsnn_qiskit.errors import CredentialsError
 from qsnn_qiskit.hardware import success_probability, transpile_report
 from qsnn_qiskit.hardware.jobs import JobStore, run_chunks
+from support import exact_outputs
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def torino():
-    return get_backend("fake_torino")
-
-
-def _exact(ansatz, x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """(batch, n_outputs) from Qiskit's Statevector of the untranspiled circuit."""
-    return np.array([[Statevector(ansatz.assign(xi, w)).expectation_value(o).real for o in ansatz.observables]
-                     for xi in x])
 
 
 @pytest.mark.parametrize("name", ["fake_torino", "fake_brisbane", "line", "ring"])
@@ -62,7 +52,7 @@ def test_observables_follow_the_final_layout() -> None:
     layout = isa.layout.final_index_layout()
     for j, o in enumerate(observables):
         assert o.paulis.to_labels()[0][::-1][layout[j]] == "Z"
-    for xi, want in zip(x, _exact(ansatz, x, w)):
+    for xi, want in zip(x, exact_outputs(ansatz, x, w)):
         bindings = dict(zip(ansatz.input_params, xi)) | dict(zip(ansatz.weight_params, w))
         state = Statevector(isa.assign_parameters(bindings))
         got = [state.expectation_value(o).real for o in observables]
@@ -115,7 +105,7 @@ def test_runtime_matches_exact_simulator_with_many_shots() -> None:
     exact_layer.load_state_dict(layer.state_dict())
     x = torch.tensor(np.random.default_rng(1).uniform(0, np.pi, (3, ansatz.n_inputs)))
     out = layer(x)
-    want = _exact(ansatz, x.numpy(), layer.weight.detach().numpy())
+    want = exact_outputs(ansatz, x.numpy(), layer.weight.detach().numpy())
     se = np.sqrt((1 - want ** 2) / shots) + 1e-3
     assert np.all(np.abs(out.detach().numpy() - want) < 4 * se)
     out.sum().backward()
@@ -154,7 +144,7 @@ def test_fake_torino_matches_aer_with_the_backend_noise_model(torino, tiny_ansat
     want = evs * readout
     se = np.sqrt(np.clip(1 - want ** 2, 0, 1) / shots) + 2e-3
     assert np.all(np.abs(got - want) < 4 * se), (got, want)
-    exact = _exact(tiny_ansatz, x, w)
+    exact = exact_outputs(tiny_ansatz, x, w)
     assert np.abs(want - exact).max() > 4 * se.max()   # the noise is visible: the check has teeth
 
 
