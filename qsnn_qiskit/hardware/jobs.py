@@ -112,14 +112,15 @@ def all_records(run_dir: str | Path) -> list[JobRecord]:
 def run_chunks(store: JobStore, chunks: Sequence[tuple[list[int], np.ndarray]], backend: str,
                submit: Callable[[np.ndarray], Any], retrieve: Callable[[str], Any] | None,
                local: bool, max_attempts: int = 3, log: Callable[[str], None] = print,
-               decode: Callable[[Any, int], np.ndarray] | None = None) -> list[JobRecord]:
+               decode: Callable[[np.ndarray, int], np.ndarray] | None = None) -> list[JobRecord]:
     """Evaluate every chunk (sample indices, parameter values (n, n_params)) once, across restarts.
 
     ``submit(values)`` sends one job and returns it; ``retrieve(job_id)`` gets a job sent by an earlier
     process (``None`` in local testing mode, whose jobs die with their process: those are sent again).
     A record is saved right after each submit, and again when the job finishes or fails.
-    ``decode(result, n_samples)`` turns a job's result into (n_samples, n_outputs) (default
-    `expectation_values`; light-cone packed jobs demultiplex their slots).
+    ``decode(evs, n_samples)`` turns a job's expectation values (`expectation_values`, one row per
+    PUB row) into (n_samples, n_outputs) (default: as they are; light-cone packed jobs
+    demultiplex their slots).
     """
     check_int("max_attempts", max_attempts, 1)
     records = []
@@ -133,13 +134,13 @@ def run_chunks(store: JobStore, chunks: Sequence[tuple[list[int], np.ndarray]], 
             record = JobRecord(store.folder.name, backend, k, list(map(int, samples)), values.tolist(),
                                _sha(values), local=local)
         records.append(_finish(store, record, values, submit, retrieve, local, max_attempts, log,
-                               decode or (lambda result, n: expectation_values(result))))
+                               decode or (lambda evs, n: evs)))
     return records
 
 
 def _finish(store: JobStore, record: JobRecord, values: np.ndarray, submit: Callable[[np.ndarray], Any],
             retrieve: Callable[[str], Any] | None, local: bool, max_attempts: int,
-            log: Callable[[str], None], decode: Callable[[Any, int], np.ndarray]) -> JobRecord:
+            log: Callable[[str], None], decode: Callable[[np.ndarray, int], np.ndarray]) -> JobRecord:
     job = None
     if record.status == "done":
         log(f"chunk {record.chunk}: done earlier (job {record.job_id})")
@@ -173,7 +174,7 @@ def _finish(store: JobStore, record: JobRecord, values: np.ndarray, submit: Call
             result = job.result()
             if _state(job) in FAILED_STATES:
                 raise RuntimeError(f"job ended in state {_state(job)}")
-            record.evs = np.asarray(decode(result, len(record.samples))).tolist()
+            record.evs = np.asarray(decode(expectation_values(result), len(record.samples))).tolist()
             record.status, record.finished = "done", _now()
             store.save(record)
             return record

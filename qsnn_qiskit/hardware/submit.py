@@ -21,7 +21,7 @@ from ..backends.primitives import is_local, make_estimator, open_mode, resolve_p
 from ..data import BatchLoader, Split
 from ..training import load_run, run_dataset
 from .circuit import quantum_layer, require_circuit
-from .jobs import JobRecord, JobStore, expectation_values, run_chunks
+from .jobs import JobRecord, JobStore, run_chunks
 from .packing import PackedCircuit, pack_circuit, resolve_pack
 
 SUBMIT_DIR = "submit"
@@ -162,7 +162,7 @@ def submit_run(run_dir: str | Path, target: str | Target, dataset: str | None = 
         return opened[1].run([(isa, [[o] for o in observables], chunk_values)])
 
     retrieve = None if local else runtime_service(spec.backend.instance).job
-    decode = None if packed is None else (lambda result, m: packed.demux(expectation_values(result), m))
+    decode = None if packed is None else packed.demux
     try:
         records = run_chunks(JobStore(run_dir, spec.name), chunks, backend.name, submit, retrieve, local,
                              max_attempts, log, decode)
