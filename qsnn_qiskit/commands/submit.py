@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..backends import target_names
-from ..hardware.packing import PACK_MODES
+from ..hardware.packing import MIN_SUCCESS, PACK_MODES
 from ..hardware.submit import SUBMIT_DIR, submit_run
 
 
@@ -34,12 +34,17 @@ def register(p: argparse.ArgumentParser) -> None:
                         "well-calibrated qubit groups of one circuit (a fake backend previews them cone by cone); "
                         "none: the whole circuit once per image (default: cones when every cone embeds without "
                         "SWAPs, else none)")
+    p.add_argument("--min-success", type=float, default=MIN_SUCCESS,
+                   help=f"least estimated success probability (calibrated gate and readout errors) of a light "
+                        f"cone's qubit group when packing (default {MIN_SUCCESS}); lower packs more images per "
+                        "circuit execution on worse qubits")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     r = submit_run(args.run_dir, args.target, args.dataset, args.limit, args.chunk_size, args.shots,
-                   args.max_attempts, args.data_dir, args.seed, pack=args.pack)
+                   args.max_attempts, args.data_dir, args.seed, pack=args.pack,
+                   min_success=args.min_success)
     print(f"{r.backend} ({r.target}): {len(r.labels)} images, accuracy {100 * r.hardware_accuracy:.2f}% "
           f"(exact simulator {100 * r.exact_accuracy:.2f}%), predictions agree on "
           f"{100 * float((r.exact_pred == r.hardware_pred).mean()):.2f}%")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..backends import load_target, target_names
+from ..hardware.packing import MIN_SUCCESS
 from ..hardware.transpiled import write_transpiled
 
 
@@ -20,12 +21,16 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", required=True,
                    help=f"a target name ({', '.join(target_names())}) or the path of a target .toml file")
     p.add_argument("--no-draw", action="store_true", help="skip the PNG drawing")
+    p.add_argument("--min-success", type=float, default=MIN_SUCCESS,
+                   help=f"least estimated success probability (calibrated gate and readout errors) of a light "
+                        f"cone's qubit group when packing (default {MIN_SUCCESS}); lower packs more images per "
+                        "circuit execution on worse qubits")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     load_target(args.target)   # a bad target fails before the run is loaded
-    out, report = write_transpiled(args.run_dir, args.target, draw=not args.no_draw)
+    out, report = write_transpiled(args.run_dir, args.target, draw=not args.no_draw, min_success=args.min_success)
     packing = report.packing
     p = report.success_probability
     print(f"{report.backend}: {report.num_qubits} qubits on physical {report.layout}, depth {report.depth}, "

@@ -17,7 +17,7 @@ from qiskit.transpiler import generate_preset_pass_manager
 
 from ..backends import Target, load_target
 from .cones import Cone, light_cone, z_qubit
-from .placement import Placement, place_cones
+from .placement import MIN_SUCCESS, Placement, place_cones
 
 if TYPE_CHECKING:
     from ..circuits import Ansatz
@@ -64,10 +64,19 @@ class PackedCircuit:
         return per_row.reshape(-1, self.n_outputs)[:n]
 
 
-def pack_circuit(ansatz: Ansatz, target: str | Target, backend: BackendV2, min_success: float = 0.9,
+def check_min_success(value: float) -> float:
+    """``value`` if it is a probability in [0, 1], else ``ValueError`` naming it (``--min-success``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"--min-success must be a probability in [0, 1], the least estimated success of a "
+                         f"light cone's qubit group; got {value!r}")
+    return float(value)
+
+
+def pack_circuit(ansatz: Ansatz, target: str | Target, backend: BackendV2, min_success: float = MIN_SUCCESS,
                  max_images: int | None = None) -> PackedCircuit:
     """The light cones of ``ansatz``'s outputs for as many images as fit on ``backend`` (at most
     ``max_images``), as one ISA circuit of ``target``; see `place_cones` for the choice of qubits."""
+    check_min_success(min_success)
     target = load_target(target)
     cones = [light_cone(ansatz.circuit, z_qubit(o)) for o in ansatz.observables]
     placement = place_cones(cones, backend, min_success, max_images)

@@ -80,7 +80,11 @@ def _embeddings(cone: Cone, backend: BackendV2) -> tuple[list[tuple[float, tuple
     return sorted(best.values())[:_MAX_GROUPS], swaps
 
 
-def place_cones(cones: Sequence[Cone], backend: BackendV2, min_success: float = 0.9,
+#: the least estimated success probability of a cone's qubit group, by default
+MIN_SUCCESS = 0.9
+
+
+def place_cones(cones: Sequence[Cone], backend: BackendV2, min_success: float = MIN_SUCCESS,
                 max_images: int | None = None) -> Placement:
     """Groups of physical qubits for as many whole images as fit (at most ``max_images``): one group
     per cone per image, every group's estimated success >= ``min_success``, no two groups touching.

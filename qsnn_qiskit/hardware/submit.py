@@ -22,7 +22,7 @@ from ..data import BatchLoader, Split
 from ..training import load_run, run_dataset
 from .circuit import quantum_layer, require_circuit
 from .jobs import JobRecord, JobStore, run_chunks
-from .packing import PackedCircuit, pack_circuit, resolve_pack
+from .packing import MIN_SUCCESS, PackedCircuit, check_min_success, pack_circuit, resolve_pack
 
 SUBMIT_DIR = "submit"
 
@@ -84,14 +84,14 @@ def _parameter_matrix(isa_parameters: list, ansatz: Any, features: np.ndarray, w
     return out
 
 
-def _packing(ansatz: Any, spec: Target, backend: Any, pack: str | None, max_images: int,
+def _packing(ansatz: Any, spec: Target, backend: Any, pack: str | None, max_images: int, min_success: float,
              log: Callable[[str], None]) -> tuple[PackedCircuit | None, str]:
     """The packed circuit (or None) and the mode it stands for; by default cones when they pack
     without SWAPs, else none (saying why)."""
     if pack == "none":
         return None, "none"
     try:
-        packed = pack_circuit(ansatz, spec, backend, max_images=max_images)
+        packed = pack_circuit(ansatz, spec, backend, min_success, max_images)
     except ValueError as err:
         if pack == "cones":
             raise
@@ -108,7 +108,7 @@ def _packing(ansatz: Any, spec: Target, backend: Any, pack: str | None, max_imag
 def submit_run(run_dir: str | Path, target: str | Target, dataset: str | None = None, limit: int = 32,
                chunk_size: int = 32, shots: int | None = None, max_attempts: int = 3,
                data_dir: str | None = None, seed: int | None = None, log: Callable[[str], None] = print,
-               pack: str | None = None) -> SubmitResult:
+               pack: str | None = None, min_success: float = MIN_SUCCESS) -> SubmitResult:
     """Run the first ``limit`` validation images of a run on ``target``, ``chunk_size`` per job.
 
     Job records go to RUN_DIR/jobs/<target>/ as each job is sent; results to RUN_DIR/submit/<target>/
@@ -117,11 +117,13 @@ def submit_run(run_dir: str | Path, target: str | Target, dataset: str | None = 
     ``pack``: ``"cones"`` runs each output's light cone, several images per circuit execution
     (`packing`; a fake backend then previews cone by cone, `preview`), ``"none"`` the whole circuit
     per image; default: cones when every cone embeds without SWAPs (and packs at all), else none.
+    ``min_success``: the least estimated success probability of a cone's qubit group.
     """
     for name, value in (("limit", limit), ("chunk_size", chunk_size), ("max_attempts", max_attempts)):
         check_int(name, value, 1)
     if pack is not None:
         resolve_pack(pack, False)   # an unknown mode fails before any work
+    check_min_success(min_success)
     spec = load_target(target)
     precision = resolve_precision(spec.runtime, shots, None)
     require_circuit(run_dir, "qsnn submit")   # before the backend: a real one would open a connection
@@ -137,7 +139,7 @@ def submit_run(run_dir: str | Path, target: str | Target, dataset: str | None = 
     ansatz = layer.ansatz
     weights = layer.weight.detach().double().numpy()
     x = features.double().numpy()
-    packed, mode = _packing(ansatz, spec, backend, pack, min(chunk_size, n), log)
+    packed, mode = _packing(ansatz, spec, backend, pack, min(chunk_size, n), min_success, log)
     if packed is not None:
         isa, observables = packed.isa, packed.observables
         chunks = [(list(range(s, min(s + chunk_size, n))), packed.rows(x[s:s + chunk_size], weights))

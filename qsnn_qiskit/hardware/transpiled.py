@@ -14,7 +14,7 @@ from ..backends import get_backend, load_target, transpile_for
 from ..training import load_run
 from .circuit import quantum_layer, require_circuit
 from .comparison import PackingComparison, execution_cost
-from .packing import pack_circuit, resolve_pack
+from .packing import MIN_SUCCESS, check_min_success, pack_circuit, resolve_pack
 from .report import TranspileReport, transpile_report
 
 if TYPE_CHECKING:
@@ -29,12 +29,12 @@ TRANSPILED_DIR = "transpiled"
 
 
 def compare_packing(ansatz: Ansatz, spec: Target, backend: BackendV2, isa: QuantumCircuit,
-                    observables: list[SparsePauliOp]) -> PackingComparison:
+                    observables: list[SparsePauliOp], min_success: float = MIN_SUCCESS) -> PackingComparison:
     """Unpacked (``isa``, ``observables``) beside light-cone packed execution of ``ansatz``."""
     shots = round(1.0 / spec.runtime.effective_precision ** 2)
     unpacked = execution_cost(isa, observables, backend, 1, shots)
     try:
-        packed = pack_circuit(ansatz, spec, backend)
+        packed = pack_circuit(ansatz, spec, backend, min_success)
     except ValueError as err:
         return PackingComparison(unpacked, None, None, "none", str(err))
     cost = execution_cost(packed.isa, packed.observables, backend, packed.images, shots)
@@ -42,13 +42,15 @@ def compare_packing(ansatz: Ansatz, spec: Target, backend: BackendV2, isa: Quant
     return PackingComparison(unpacked, cost, swaps, resolve_pack(None, swaps))
 
 
-def write_transpiled(run_dir: str | Path, target: str, draw: bool = True) -> tuple[Path, TranspileReport]:
+def write_transpiled(run_dir: str | Path, target: str, draw: bool = True,
+                     min_success: float = MIN_SUCCESS) -> tuple[Path, TranspileReport]:
     """Transpile the quantum layer of a run for ``target``; write RUN_DIR/transpiled/<target>/
     {circuit.qpy, circuit.png, report.md, report.json}. Returns the folder and the report (its
     ``packing``: unpacked vs light-cone packed execution).
     ``ValueError`` before any work for a run without a circuit (``--ansatz classical|none``)."""
     from qiskit import qpy
 
+    check_min_success(min_success)
     require_circuit(run_dir, "qsnn transpile")
     spec = load_target(target)
     model, _ = load_run(run_dir)
@@ -56,7 +58,7 @@ def write_transpiled(run_dir: str | Path, target: str, draw: bool = True) -> tup
     ansatz = quantum_layer(model).ansatz
     isa, observables = transpile_for(ansatz, spec, backend)
     report = transpile_report(isa, backend, spec)
-    report = replace(report, packing=compare_packing(ansatz, spec, backend, isa, observables))
+    report = replace(report, packing=compare_packing(ansatz, spec, backend, isa, observables, min_success))
     out = Path(run_dir) / TRANSPILED_DIR / spec.name
 
     def write_qpy(tmp: str) -> None:

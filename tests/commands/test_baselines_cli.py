@@ -9,7 +9,7 @@ import pytest
 
 from qsnn_qiskit.cli import main
 from qsnn_qiskit.data import BatchLoader
-from qsnn_qiskit.training import TrainSettings, evaluate, load_run, rundir, run_dataset
+from qsnn_qiskit.training import TrainSettings, evaluate, load_run, run_dataset, rundir
 
 from support import TINY_FLAGS
 

@@ -14,7 +14,6 @@ import qsnn_qiskit.engines.torch_engine as torch_engine
 from qsnn_qiskit import NoiseSpec, build_ansatz
 from qsnn_qiskit.engines.torch_engine import TorchEngine
 
-
 #: after every rotation, and bit flip, depolarizing on each qubit after cz / cx: a product
 PRODUCT = NoiseSpec(bit_flip=0.02, depolarizing=0.03, amplitude_damping=0.02)
 PAULI = NoiseSpec(bit_flip=0.02, depolarizing=0.03, amplitude_damping=0.02, two_qubit_depolarizing=0.02)

@@ -24,6 +24,7 @@ from qsnn_qiskit.engines import make_engine
 from qsnn_qiskit.errors import CredentialsError
 from qsnn_qiskit.hardware import success_probability, transpile_report
 from qsnn_qiskit.hardware.jobs import JobStore, run_chunks
+
 from support import exact_outputs
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,9 +10,11 @@ from qiskit.primitives import StatevectorEstimator
 
 from qsnn_qiskit.backends import get_backend, load_target
 from qsnn_qiskit.circuits import build_ansatz
+from qsnn_qiskit.cli import main
 from qsnn_qiskit.hardware.jobs import expectation_values
 from qsnn_qiskit.hardware.packing import pack_circuit, resolve_pack
 from qsnn_qiskit.hardware.preview import ConePreview
+
 from support import exact_outputs
 
 LINE11 = """
@@ -70,6 +72,20 @@ def test_groups_are_disjoint_and_never_touch(torino) -> None:
     assert sum(1 for i in packed.isa.data if i.operation.num_qubits == 2) == 2 * len(groups)   # no SWAP
 
 
+def test_a_lower_min_success_packs_more_images_on_worse_groups(torino) -> None:
+    ansatz = build_ansatz("reupload", n_qubits=9, blocks=2)
+    strict = pack_circuit(ansatz, "fake_torino", torino, min_success=0.9)
+    loose = pack_circuit(ansatz, "fake_torino", torino, min_success=0.85)
+    assert loose.images > strict.images and not loose.placement.swaps
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan"), "0.9", True])
+def test_min_success_outside_zero_one_is_refused(line11, bad) -> None:
+    target, backend = line11
+    with pytest.raises(ValueError, match=r"--min-success must be a probability in \[0, 1\].*got"):
+        pack_circuit(build_ansatz("reupload", n_qubits=3, blocks=1), target, backend, min_success=bad)
+
+
 def test_cone_preview_is_exact_against_the_packed_circuit_as_one_state(torino) -> None:
     """Under fake_torino's noise, cone by cone equals the whole packed circuit's density matrix."""
     ansatz = build_ansatz("reupload", n_qubits=3, blocks=2)
@@ -109,3 +125,11 @@ def test_bad_pack_mode_and_too_large_cone_are_clear_errors(line11) -> None:
     target, backend = line11
     with pytest.raises(ValueError, match=r"fits nowhere on .*\(11 qubits\)"):
         pack_circuit(build_ansatz("reupload", n_qubits=17, blocks=9), target, backend, min_success=0.0)
+
+
+@pytest.mark.parametrize("command", ["submit", "transpile"])
+def test_bad_min_success_flag_is_one_line_before_any_work(tmp_path, capsys, command) -> None:
+    assert main([command, str(tmp_path / "no-run"), "--target", "fake_torino", "--min-success", "1.5"]) == 2
+    err = capsys.readouterr().err
+    assert f"qsnn {command}: error: --min-success must be a probability in [0, 1]" in err and "got 1.5" in err
+    assert list(tmp_path.iterdir()) == []
