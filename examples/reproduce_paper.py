@@ -196,8 +196,8 @@ def plan(tables: list[str], budget: Budget) -> list[Experiment]:
         settings = {**recipe, "blocks": blocks, "qubits": qubits, **({"noise": noise} if noise else {})}
         return Experiment(f"{name}{'-noisy' if noise else ''}", "4" if noise else "3", name, settings)
 
-    if "2" in tables:
-        for ansatz in ("reupload", "sqnn", "hea"):
+    if "2" in tables:   # the circuits in question first: at a long budget each cell is a long run
+        for ansatz in ("sqnn", "hea", "reupload"):
             key = "2b-9q" if ansatz == "reupload" else f"{ansatz}-2b-9q"
             add(Experiment(key, "2", ansatz, {**recipe, "blocks": b9, "qubits": q9, "ansatz": ansatz}))
     if "3" in tables or "4" in tables:
