@@ -13,6 +13,7 @@ from .targets import Target, load_target
 
 if TYPE_CHECKING:
     from qiskit.providers import BackendV2
+    from qiskit.transpiler import PassManager
 
     from ..circuits import Ansatz
 
@@ -31,6 +32,22 @@ def check_width(ansatz: Ansatz, backend: BackendV2) -> None:
                          f"{backend.name!r} has {width}; choose a smaller ansatz or a larger backend")
 
 
+def pass_manager_for(target: Target, backend: BackendV2, initial_layout: list[int] | None = None) -> PassManager:
+    """The target's preset pass manager on ``backend`` (its optimisation level, layout and routing
+    methods, seed). With ``initial_layout`` the qubits are placed by the caller (light-cone
+    packing): the target's layout method does not apply, and its routing ``none`` gives way to the
+    default, since a packing forced onto cones that need SWAPs must route them."""
+    t = target.transpile
+    if initial_layout is None:
+        placing = {"layout_method": None if t.layout_method == "default" else t.layout_method}
+        routing = None if t.routing_method == "default" else t.routing_method
+    else:
+        placing = {"initial_layout": initial_layout}
+        routing = None if t.routing_method in ("default", "none") else t.routing_method
+    return generate_preset_pass_manager(optimization_level=t.optimization_level, backend=backend,
+                                        routing_method=routing, seed_transpiler=t.seed, **placing)
+
+
 def transpile_for(ansatz: Ansatz, target: str | Target, backend: BackendV2 | None = None
                   ) -> tuple[QuantumCircuit, list[SparsePauliOp]]:
     """The ansatz as an ISA circuit of ``target`` and its observables mapped to the physical qubits.
@@ -41,12 +58,6 @@ def transpile_for(ansatz: Ansatz, target: str | Target, backend: BackendV2 | Non
     target = load_target(target)
     backend = backend if backend is not None else get_backend(target)
     check_width(ansatz, backend)
-    t = target.transpile
-    pass_manager = generate_preset_pass_manager(
-        optimization_level=t.optimization_level, backend=backend,
-        layout_method=None if t.layout_method == "default" else t.layout_method,
-        routing_method=None if t.routing_method == "default" else t.routing_method,
-        seed_transpiler=t.seed)
-    isa = pass_manager.run(ansatz.circuit)
+    isa = pass_manager_for(target, backend).run(ansatz.circuit)
     observables = [o.apply_layout(isa.layout) for o in ansatz.observables]
     return isa, observables

@@ -13,9 +13,9 @@ from qiskit import QuantumCircuit
 from qiskit.circuit import ParameterVector
 from qiskit.providers import BackendV2
 from qiskit.quantum_info import SparsePauliOp
-from qiskit.transpiler import generate_preset_pass_manager
 
 from ..backends import Target, load_target
+from ..backends.isa import pass_manager_for
 from .cones import Cone, light_cone, z_qubit
 from .placement import MIN_SUCCESS, Placement, place_cones
 
@@ -88,12 +88,7 @@ def pack_circuit(ansatz: Ansatz, target: str | Target, backend: BackendV2, min_s
         for cone, group in zip(cones, row):
             packed.compose(cone.circuit.assign_parameters(rename, strict=False), qubits=list(group), inplace=True)
             measured.append(group[cone.measured])
-    t = target.transpile
-    pass_manager = generate_preset_pass_manager(
-        optimization_level=t.optimization_level, backend=backend, initial_layout=list(range(backend.num_qubits)),
-        routing_method=None if t.routing_method in ("default", "none") else t.routing_method,
-        seed_transpiler=t.seed)
-    isa = pass_manager.run(packed)
+    isa = pass_manager_for(target, backend, initial_layout=list(range(backend.num_qubits))).run(packed)
     n = isa.num_qubits
     observables = [SparsePauliOp.from_sparse_list([("Z", [q], 1.0)], n).apply_layout(isa.layout) for q in measured]
     where = {p: ("x", i, k) for i, vec in enumerate(slot_inputs) for k, p in enumerate(vec)}
