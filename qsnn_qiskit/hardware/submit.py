@@ -140,28 +140,29 @@ def submit_run(run_dir: str | Path, target: str | Target, dataset: str | None = 
     weights = layer.weight.detach().double().numpy()
     x = features.double().numpy()
     packed, mode = _packing(ansatz, spec, backend, pack, min(chunk_size, n), min_success, log)
-    if packed is not None:
-        isa, observables = packed.isa, packed.observables
-        chunks = [(list(range(s, min(s + chunk_size, n))), packed.rows(x[s:s + chunk_size], weights))
-                  for s in range(0, n, chunk_size)]
-    else:
-        isa, observables = transpile_for(ansatz, spec, backend)
-        values = _parameter_matrix(list(isa.parameters), ansatz, x, weights)
-        chunks = [(list(range(s, min(s + chunk_size, n))), values[s:s + chunk_size]) for s in range(0, n, chunk_size)]
+    isa, observables = (packed.isa, packed.observables) if packed is not None else transpile_for(ansatz, spec, backend)
+
+    def rows(part: np.ndarray) -> np.ndarray:
+        """Parameter values for the samples ``part``: packed image slots, or one circuit run per sample."""
+        if packed is not None:
+            return packed.rows(part, weights)
+        return _parameter_matrix(list(isa.parameters), ansatz, part, weights)
+
+    chunks = [(list(range(s, min(s + chunk_size, n))), rows(x[s:s + chunk_size])) for s in range(0, n, chunk_size)]
     local = is_local(backend)
-    opened: list[Any] = []   # (mode, estimator) or a cone preview, made on the first submit: fetching opens nothing
+    opened: dict[str, Any] = {}   # made on the first submit (fetching opens nothing): a cone preview, or mode + estimator
 
     def submit(chunk_values: np.ndarray) -> Any:
         if packed is not None and local:
-            if not opened:
+            if "preview" not in opened:
                 from .preview import ConePreview
-                opened.append(ConePreview(packed, backend))
-            return opened[0].run(chunk_values, precision, seed)
-        if not opened:
+                opened["preview"] = ConePreview(packed, backend)
+            return opened["preview"].run(chunk_values, precision, seed)
+        if "estimator" not in opened:
             restrict_local_noise(backend, isa)
-            mode = open_mode(backend)
-            opened.extend([mode, make_estimator(mode, spec.runtime, precision, local, seed)])
-        return opened[1].run([(isa, [[o] for o in observables], chunk_values)])
+            opened["mode"] = open_mode(backend)
+            opened["estimator"] = make_estimator(opened["mode"], spec.runtime, precision, local, seed)
+        return opened["estimator"].run([(isa, [[o] for o in observables], chunk_values)])
 
     retrieve = None if local else runtime_service(spec.backend.instance).job
     decode = None if packed is None else packed.demux
@@ -169,8 +170,8 @@ def submit_run(run_dir: str | Path, target: str | Target, dataset: str | None = 
         records = run_chunks(JobStore(run_dir, spec.name), chunks, backend.name, submit, retrieve, local,
                              max_attempts, log, decode)
     finally:
-        if len(opened) == 2:
-            opened[0].close()   # the Batch takes no more jobs; those sent have finished
+        if "mode" in opened:
+            opened["mode"].close()   # the Batch takes no more jobs; those sent have finished
     hw_q = np.full(exact_q.shape, np.nan)
     for r in records:
         if r.status == "done":
