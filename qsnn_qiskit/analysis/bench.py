@@ -31,7 +31,7 @@ from ..engines import ENGINES
 from ..qnn import QuantumLayer
 from .anchors import ratio, run_anchor
 from .bench_plan import PLANS, Context
-from .measure import median_seconds, peak_bytes
+from .measure import forward_backward, median_seconds, peak_bytes
 from .provenance import machine
 from .training_bench import training_section
 
@@ -54,11 +54,7 @@ def _layer(engine: str, n_qubits: int, blocks: int, noisy: bool) -> QuantumLayer
 def _measure(layer: QuantumLayer, batch: int, repeats: int, memory: bool = False) -> dict[str, Any]:
     """Forward + backward throughput of ``layer`` on a random batch; optionally its peak memory."""
     x = torch.rand(batch, layer.ansatz.n_inputs, generator=torch.Generator().manual_seed(0)) * math.tau
-
-    def step() -> None:
-        layer.zero_grad(set_to_none=True)
-        layer(x.clone().requires_grad_(True)).sum().backward()
-
+    step = forward_backward(layer, x)
     out: dict[str, Any] = {"batch": batch, "samples_per_s": batch / median_seconds(step, repeats)}
     if memory:
         peak = peak_bytes(step)

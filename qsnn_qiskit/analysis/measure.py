@@ -8,7 +8,21 @@ import statistics
 import time
 from typing import Callable
 
+import torch
+
 from .._memory import status_kib
+
+
+def forward_backward(layer: torch.nn.Module, inputs: torch.Tensor) -> Callable[[], None]:
+    """A step to time: ``layer``'s gradients cleared, then forward + backward of the sum of its
+    outputs on a fresh copy of ``inputs`` (batch, n_inputs); on a GPU it waits for the kernels."""
+    def step() -> None:
+        layer.zero_grad(set_to_none=True)
+        layer(inputs.clone().requires_grad_(True)).sum().backward()
+        if inputs.is_cuda:
+            torch.cuda.synchronize()
+
+    return step
 
 
 def median_seconds(step: Callable[[], None], repeats: int) -> float:

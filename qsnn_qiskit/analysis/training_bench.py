@@ -19,7 +19,7 @@ from ..circuits.noise import NoiseSpec
 from ..models import SQDRCNN
 from .anchors import run_anchor
 from .bench_plan import Context
-from .measure import median_seconds, peak_bytes
+from .measure import forward_backward, median_seconds, peak_bytes
 
 #: the anchor script and the package it needs
 REFERENCE_SCRIPT, REFERENCE_NEEDS = "reference_sqdrcnn_step.py", "spikingjelly"
@@ -54,13 +54,7 @@ def _steps_per_s(model: torch.nn.Module, batch: int, steps: int, repeats: int, d
 def _pqc_per_s(layer: torch.nn.Module, batch: int, repeats: int, device: str) -> dict[str, Any]:
     """Forward + backward samples/s of the model's quantum layer alone, on spike-rate inputs."""
     rates = torch.randint(0, 11, (batch, layer.ansatz.n_inputs), generator=torch.Generator().manual_seed(0)) / 10
-
-    def run() -> None:
-        layer(rates.to(device).requires_grad_(True)).sum().backward()
-        if device == "cuda":
-            torch.cuda.synchronize()
-
-    return {"pqc_samples_per_s": batch / median_seconds(run, repeats)}
+    return {"pqc_samples_per_s": batch / median_seconds(forward_backward(layer, rates.to(device)), repeats)}
 
 
 def _noise(name: str | None) -> dict[str, Any]:
