@@ -231,6 +231,11 @@ def noisy_key(variant: str, noise: str | None) -> str:
     return f"noisy-{variant}-{noise or 'none'}"
 
 
+def calibration_key(variant: str) -> str:
+    """The noisy table's cell that plans ``variant``'s epochs."""
+    return f"noisy-{variant}-calibration"
+
+
 def noise_label(preset: str | None, factor: float = 1.0) -> str:
     """``none``, a preset's name, or ``paper-x0.25`` for its probabilities scaled by 0.25."""
     return (preset or "none") + ("" if factor == 1.0 else f"-x{factor:g}")
@@ -253,7 +258,7 @@ def _noisy_plan(budget: Budget) -> list[Experiment]:
         blocks, qubits = budget.variants[name]
         recipe = {**RECIPE, "epochs": budget.epochs_baselines, "ansatz": "reupload", "blocks": blocks,
                   "qubits": qubits}
-        calibration = f"noisy-{name}-calibration"
+        calibration = calibration_key(name)
         exps.append(Experiment(calibration, "noisy", name, recipe, calibrate=PRESETS))
         for noise in (*PRESETS, None):
             exps.append(Experiment(noisy_key(name, noise), "noisy", f"{name} trained under {noise_label(noise)}",
@@ -507,7 +512,7 @@ def _noisy_row(done: dict[str, dict[str, Any]], name: str, preset: str) -> str:
     """``name`` trained under ``preset``, beside its noiseless twin and the paper's numbers."""
     twin = done.get(noisy_key(name, None), {})
     twin_text = _accuracy(done, noisy_key(name, None)) + (f" (reused {twin['reused']})" if "reused" in twin else "")
-    estimate = done.get(f"noisy-{name}-calibration", {}).get("epoch_seconds", {}).get(preset)
+    estimate = done.get(calibration_key(name), {}).get("epoch_seconds", {}).get(preset)
     cell = done.get(noisy_key(name, preset))
     epochs = minutes = images = ""
     if cell is not None:
