@@ -102,8 +102,6 @@ def register(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     set_threads(args.threads)
-    if args.processes != 1:
-        return launch(args.argv, args.processes, args.threads)
     given = {k: v for k, v in vars(args).items() if k in SETTING_NAMES}
     settings: TrainSettings | None = None
     if getattr(args, "resume", None):
@@ -113,11 +111,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         toml = settings_from_toml(args.config) if getattr(args, "config", None) else {}
         settings = TrainSettings(**{**toml, **given})
-    if distributed.requested_world_size() == 1:
+    if args.processes == 1 and distributed.requested_world_size() == 1:
         return _train(args, settings)
-    # under torchrun: every rank fails the same way on a bad setting before any joins the group
+    # a bad setting fails here: once, before torchrun starts (--processes), or on every rank before
+    # any joins the group (under torchrun)
     checked = (settings or TrainSettings(**rundir.read_config(args.resume)["settings"])).resolved()
     distributed.check_device(checked.device)
+    if args.processes != 1:
+        return launch(args.argv, args.processes, args.threads)
     with distributed.process_group(checked.device):
         return _train(args, settings)
 
