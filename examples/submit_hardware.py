@@ -1,13 +1,18 @@
-"""Train a tiny SQDR-CNN, transpile it for an IBM backend, submit its inference, fetch, report.
+"""Train a tiny SQDR-CNN, transpile it for an IBM backend, submit its inference packed as light
+cones, fetch, report.
 
     python examples/submit_hardware.py --smoke                  # offline, fake_torino, about a minute
     python examples/submit_hardware.py --target fake_brisbane --epochs 3 --limit 64
+    python examples/submit_hardware.py --noise-aware            # train under fake_torino's device noise
     python examples/submit_hardware.py --target my_backend.toml  # a real backend (needs an account)
 
-Steps: `qsnn train` (exact fast engine) -> `qsnn transpile` (ISA circuit, drawing, report) ->
-`qsnn submit` (EstimatorV2 in Batch mode; job ids saved in RUN_DIR/jobs/ as they are sent) ->
-accuracy on the backend beside the exact simulator's. Running it again with the same --run-dir
-fetches the jobs already sent instead of sending them again.
+Steps: `qsnn train` (exact fast engine; with --noise-aware, under the noise the target's jobs see:
+`--noise-backend`) -> `qsnn transpile` (ISA circuit, drawing, report comparing unpacked with
+light-cone packed execution) -> `qsnn submit` (by default each output's light cone on its own
+qubit group, several images per circuit execution when the cones embed without SWAPs; a fake
+backend previews those jobs cone by cone; EstimatorV2 in Batch mode on a real one, job ids saved in
+RUN_DIR/jobs/ as they are sent) -> accuracy on the backend beside the exact noiseless simulator's.
+Running it again with the same --run-dir fetches the jobs already sent instead of sending them again.
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from qsnn_qiskit.backends.packing import PACK_MODES
 from qsnn_qiskit.hardware import submit_run, write_transpiled
 from qsnn_qiskit.training import TrainSettings, start_run
 
@@ -34,6 +40,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--train-limit", type=int, default=400, help="training images (default 400)")
     p.add_argument("--limit", type=int, default=32, help="validation images sent to the backend (default 32)")
     p.add_argument("--shots", type=int, default=None, help="shots per expectation value (default: target's)")
+    p.add_argument("--pack", choices=PACK_MODES, default=None,
+                   help="cones or none (default: cones when every cone embeds without SWAPs)")
+    p.add_argument("--noise-aware", action="store_true",
+                   help="train under the target's device noise (a fake backend's name as --target)")
     p.add_argument("--smoke", action="store_true", help=f"tiny budget for tests: {SMOKE}")
     args = p.parse_args(argv)
     if args.smoke:
@@ -48,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     if not (run_dir / "config.json").exists():
         settings = TrainSettings(classes=args.classes, limit=args.train_limit, qubits=args.qubits,
-                                 blocks=args.blocks, epochs=args.epochs, engine="torch", lr=1e-2)
+                                 blocks=args.blocks, epochs=args.epochs, engine="torch", lr=1e-2,
+                                 noise_backend=args.target if args.noise_aware else None)
         trainer, run_dir = start_run(settings, run_dir)
         trainer.fit(run_dir, progress=False)
     print(f"trained in {time.perf_counter() - t0:.1f} s: {run_dir}")
@@ -58,12 +69,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"transpiled for {report.backend}: qubits {report.layout}, depth {report.depth}, "
           f"{report.two_qubit_gates} two-qubit gates, estimated success probability "
           f"{'n/a' if p is None else f'{p:.4f}'} -> {out}")
+    if report.packing is not None and report.packing.packed is not None:
+        u, c = report.packing.unpacked, report.packing.packed
+        print(f"per output: {u.two_qubit_gates_per_output[0]:.1f} two-qubit gates unpacked, "
+              f"{c.two_qubit_gates_per_output[0]:.1f} as a light cone; {c.images_per_execution} images per "
+              f"circuit execution packed (default --pack {report.packing.default})")
 
     t1 = time.perf_counter()
-    result = submit_run(run_dir, args.target, limit=args.limit, chunk_size=args.limit, shots=args.shots, seed=1)
-    print(f"{result.backend}: {len(result.labels)} images in {time.perf_counter() - t1:.1f} s; accuracy "
+    result = submit_run(run_dir, args.target, limit=args.limit, chunk_size=args.limit, shots=args.shots, seed=1,
+                        pack=args.pack)
+    print(f"{result.backend} (--pack {result.pack}): {len(result.labels)} images in {time.perf_counter() - t1:.1f} s; accuracy "
           f"{100 * result.hardware_accuracy:.1f}% on the backend, {100 * result.exact_accuracy:.1f}% on the "
-          f"exact simulator; jobs: {[(r.job_id, r.status) for r in result.records]}")
+          f"exact noiseless simulator; jobs: {[(r.job_id, r.status) for r in result.records]}")
     print(f"results: {run_dir / 'submit' / result.target}/summary.json")
     return 0 if not result.failed_chunks else 1
 

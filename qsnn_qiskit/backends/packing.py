@@ -6,7 +6,7 @@ values are demultiplexed back to (n_samples, n_outputs)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 from qiskit import QuantumCircuit
@@ -14,10 +14,10 @@ from qiskit.circuit import ParameterVector
 from qiskit.providers import BackendV2
 from qiskit.quantum_info import SparsePauliOp
 
-from ..backends import Target, load_target
-from ..backends.isa import pass_manager_for
 from .cones import Cone, light_cone, z_qubit
+from .isa import pass_manager_for
 from .placement import MIN_SUCCESS, Placement, place_cones
+from .targets import Target, load_target
 
 if TYPE_CHECKING:
     from ..circuits import Ansatz
@@ -103,3 +103,27 @@ def resolve_pack(pack: str | None, placement_swaps: bool) -> str:
     if pack not in PACK_MODES:
         raise ValueError(f"unknown pack mode {pack!r}; allowed: {', '.join(PACK_MODES)}")
     return pack
+
+
+def choose_packing(ansatz: Ansatz, target: str | Target, backend: BackendV2, pack: str | None = None,
+                   max_images: int | None = None, min_success: float = MIN_SUCCESS,
+                   log: Callable[[str], None] = lambda _: None) -> tuple[PackedCircuit | None, str]:
+    """How ``ansatz`` runs on ``backend``: the packed circuit (or None) and the mode it stands for.
+    ``pack`` None: cones when they pack without SWAPs, else none (``log`` says why); ``"cones"``
+    packs or raises; ``"none"`` does not pack. `qsnn submit` and training under a target's noise
+    both choose here, so a model trains on the qubits its jobs run on."""
+    if pack == "none":
+        return None, "none"
+    try:
+        packed = pack_circuit(ansatz, target, backend, min_success, max_images)
+    except ValueError as err:
+        if pack == "cones":
+            raise
+        log(f"--pack none (light cones do not pack: {err})")
+        return None, "none"
+    mode = resolve_pack(pack, packed.placement.swaps)
+    if mode == "none":
+        log("--pack none (some light cone needs SWAPs on this backend; --pack cones packs it anyway)")
+        return None, mode
+    log(f"--pack cones: {packed.images} images per circuit execution")
+    return packed, mode

@@ -18,8 +18,8 @@ from typing import Sequence
 import numpy as np
 from qiskit.providers import BackendV2
 
+from .calibration import gate_error
 from .cones import Cone
-from .report import gate_error
 
 #: embeddings looked at per cone shape, and cheapest qubit groups kept per shape
 _MAX_EMBEDDINGS, _MAX_GROUPS = 20000, 400
@@ -86,8 +86,9 @@ MIN_SUCCESS = 0.9
 
 def place_cones(cones: Sequence[Cone], backend: BackendV2, min_success: float = MIN_SUCCESS,
                 max_images: int | None = None) -> Placement:
-    """Groups of physical qubits for as many whole images as fit (at most ``max_images``): one group
-    per cone per image, every group's estimated success >= ``min_success``, no two groups touching.
+    """Groups of physical qubits for as many whole images as fit (the first ``max_images`` of them):
+    one group per cone per image, every group's estimated success >= ``min_success``, no two groups
+    touching. Slot 0 holds the cheapest group of each cone shape, slot 1 the next, and so on.
 
     ``ValueError`` naming the cone and the device when not even one image fits.
     """
@@ -127,9 +128,8 @@ def place_cones(cones: Sequence[Cone], backend: BackendV2, min_success: float = 
     lower = np.r_[np.full(len(conflicts), -np.inf), np.zeros(len(shapes))]
     upper = np.r_[np.ones(len(conflicts)), np.full(len(shapes), np.inf)]
     cost = np.r_[[1e-3 * (1e-3 + c) for _, c, _ in cands], -1.0]   # images first, then the cheapest groups
-    cap = max_images if max_images is not None else backend.num_qubits
     res = milp(cost, constraints=LinearConstraint(rows.tocsr(), lower, upper), integrality=np.ones(n + 1),
-               bounds=Bounds(np.zeros(n + 1), np.r_[np.ones(n), cap]))
+               bounds=Bounds(np.zeros(n + 1), np.r_[np.ones(n), backend.num_qubits]))
     images = 0 if res.x is None else int(round(res.x[n]))
     if images == 0:
         raise ValueError(f"not one image's light cones ({len(cones)} groups) fit on {backend.name!r} without "
@@ -141,4 +141,6 @@ def place_cones(cones: Sequence[Cone], backend: BackendV2, min_success: float = 
         slots = [(i, j) for i in range(images) for j in outputs]
         for (i, j), (_, group) in zip(slots, mine):
             groups[i][j] = group
-    return Placement([list(row) for row in groups], swaps)
+    # the cheapest groups fill the first slots; a cap keeps those, so any cap places its slots where
+    # the uncapped placement does (a model trained under the target's noise runs on its qubits)
+    return Placement([list(row) for row in groups[:max_images]], swaps)

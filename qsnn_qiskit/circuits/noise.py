@@ -461,8 +461,9 @@ def _as_spec(noise: Any) -> NoiseSpec | None:
     return None
 
 
-def restrict_noise_model(noise_model: NoiseModel, qubits: int | Iterable[int]) -> NoiseModel:
-    """The errors of ``noise_model`` that can act on ``qubits`` (an int n: qubits 0..n-1), as a new model.
+def restrict_noise_model(noise_model: NoiseModel, qubits: int | Iterable[int], readout: bool = True) -> NoiseModel:
+    """The errors of ``noise_model`` that can act on ``qubits`` (an int n: qubits 0..n-1), as a new
+    model (the model itself when nothing is cut); ``readout=False`` leaves its readout errors out.
 
     A circuit on those qubits simulates exactly as under the full model; the smaller model is far
     quicker to hand to Aer (a 133-qubit backend model costs seconds per run). Custom noise passes
@@ -471,7 +472,8 @@ def restrict_noise_model(noise_model: NoiseModel, qubits: int | Iterable[int]) -
     from qiskit_aer.noise import NoiseModel
 
     keep = set(range(qubits)) if isinstance(qubits, int) else set(qubits)
-    if not noise_model._noise_qubits - keep:
+    has_readout = noise_model._default_readout_error is not None or noise_model._local_readout_errors
+    if not noise_model._noise_qubits - keep and (readout or not has_readout):
         return noise_model
     out = NoiseModel(basis_gates=noise_model.basis_gates)
     out._custom_noise_passes = list(noise_model._custom_noise_passes)
@@ -481,6 +483,8 @@ def restrict_noise_model(noise_model: NoiseModel, qubits: int | Iterable[int]) -
         for on, error in per_qubits.items():
             if set(on) <= keep:
                 out.add_quantum_error(error, name, on, warnings=False)
+    if not readout:
+        return out
     if noise_model._default_readout_error is not None:
         out.add_all_qubit_readout_error(noise_model._default_readout_error, warnings=False)
     for on, error in noise_model._local_readout_errors.items():

@@ -75,8 +75,11 @@ def register(p: argparse.ArgumentParser) -> None:
                                   "classes), the paper's Figure 4 ablation")
     p.add_argument("--engine", help=f"where the circuit runs (default {default_engine()} here)")
     p.add_argument("--noise", help=_NOISE_HELP)
-    p.add_argument("--noise-backend", metavar="NAME", help="train under a fake IBM backend's calibrated "
-                                                             "noise, e.g. fake_torino")
+    p.add_argument("--noise-backend", metavar="NAME",
+                   help="train under the noise a fake IBM backend's jobs see (e.g. fake_torino): the circuit "
+                        "`qsnn submit --target NAME` runs (light cones packed when they embed without SWAPs, "
+                        "else the routed circuit), on the physical qubits it runs on, with the calibrated gate, "
+                        "relaxation and readout errors there; engine torch only")
     p.add_argument("--pretrained", metavar="PATH", help="dsqnet: its frozen spiking part, from a run directory "
                                                          "of `qsnn train --model spikingmlp` (train that first, "
                                                          "on the same classes) or a SpikingMLP.save file")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..backends import load_target, target_names
-from ..hardware.packing import MIN_SUCCESS
+from ..backends.packing import MIN_SUCCESS
 from ..hardware.transpiled import write_transpiled
 
 

@@ -15,6 +15,7 @@ from qiskit_aer.primitives import SamplerV2 as AerSamplerV2
 
 from .._checks import check_int
 from .._providers import check_aer_device
+from ..backends.device_noise import DeviceNoise, device_target_name
 from ..circuits import Ansatz
 from ..circuits.channels import INPUT_DAMPING
 from ..circuits.noise import noisy_circuit
@@ -53,6 +54,10 @@ class AerEngine:
             raise ValueError(f"unknown Aer method {method!r}; known: {', '.join(AER_METHODS)}")
         check_int("shots (None: exact expectation values)", shots, 1, optional=True)
         check_aer_device(device)
+        if device_target_name(noise) is not None or isinstance(noise, DeviceNoise):
+            raise ValueError(f"engine 'aer' does not train under device noise ({noise!r}: the circuit a target runs, "
+                             "on its physical qubits); use engine 'torch' for it, and `qsnn submit --target` to run "
+                             "the trained model there (a fake backend's jobs are previewed on Aer)")
         circuit, noise_model = noisy_circuit(ansatz.circuit, noise, ansatz.input_params)
         _refuse_input_damping(circuit)
         if method is None:

@@ -25,8 +25,10 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
+from qiskit import QuantumCircuit
 from qiskit.quantum_info import Pauli, SparsePauliOp
 
+from ..backends.device_noise import DeviceNoise, device_noise, device_target_name
 from ..circuits import Ansatz
 from ..circuits.noise import noisy_circuit
 from ._torch_circuit import NoiseLookup, compile_circuit, light_cone
@@ -35,6 +37,8 @@ from ._torch_program import Program
 
 #: fixed cost of running one program, in amplitudes (kernel launches dominate small programs).
 _PROGRAM_OVERHEAD = 4096
+#: the widest noisy light cone (qubits) trained under device noise: 4^10 Pauli coefficients a sample
+_MAX_DEVICE_CONE = 10
 #: precision option -> real dtype of the computation (complex dtype to match).
 PRECISIONS = {"double": torch.float64, "single": torch.float32}
 
@@ -125,6 +129,51 @@ def _stack(programs: list[tuple[Program, list[int]]]) -> list[_Stack]:
     return [_Stack(entries) for entries in by_signature.values()]
 
 
+class _ConeTooWide(ValueError):
+    """A light cone wider than a simulation is allowed."""
+
+
+class _Simulation:
+    """One circuit's observables as light-cone (or whole-circuit) programs: theta (batch,
+    n_columns) -> (batch, n_observables)."""
+
+    def __init__(self, circuit: QuantumCircuit, observables: list[SparsePauliOp], columns: dict,
+                 noise: NoiseLookup, density: bool, max_cone: int | None = None) -> None:
+        n = circuit.num_qubits
+        observables = [_check_observable(o, n, i) for i, o in enumerate(observables)]
+        ops = compile_circuit(circuit, columns, noise)
+        density = density or any(op.noise is not None or op.name in PARAM_CHANNELS for op in ops)
+        n_columns = len(columns)
+        groups: dict[tuple, list[int]] = {}         # (cone qubits, cone gates) -> observables
+        cones: dict[tuple, list] = {}
+        for i, o in enumerate(observables):
+            cone_ops, qubits = light_cone(ops, _support(o))
+            key = (tuple(qubits), tuple(id(op) for op in cone_ops))
+            groups.setdefault(key, []).append(i)
+            cones[key] = cone_ops
+        widest = max(len(key[0]) for key in groups)
+        if max_cone is not None and widest > max_cone:
+            raise _ConeTooWide(f"the noisy light cones of this circuit span up to {widest} qubits (a 4^{widest} density "
+                             f"matrix per sample), more than the {max_cone} that train in reasonable memory")
+        # several cones, one of them on every qubit, cost more than one simulation: skip building them
+        wide = len(groups) > 1 and max(len(key[0]) for key in groups) == n
+        self._stacks = [] if wide else _stack([
+            (Program([op.relabel({q: j for j, q in enumerate(key[0])}) for op in cones[key]],
+                     len(key[0]), [_restrict(observables[i], list(key[0])) for i in members],
+                     n_columns, density), members)
+            for key, members in groups.items()])
+        full = functools.cache(lambda: Program(ops, n, observables, n_columns, density))
+        if wide or (len(groups) > 1 and not _cones_pay_off(self._stacks, n, full)):
+            self._stacks = _stack([(full(), list(range(len(observables))))])
+        order = [i for st in self._stacks for members in st.members_of for i in members]
+        self._inverse = None if order == sorted(order) else torch.as_tensor(np.argsort(order))
+
+    def __call__(self, theta: torch.Tensor) -> torch.Tensor:
+        outs = [st(theta) for st in self._stacks]
+        out = outs[0] if len(outs) == 1 else torch.cat(outs, 1)
+        return out if self._inverse is None else out[:, self._inverse.to(theta.device)]
+
+
 class TorchEngine:
     """Exact statevector / density-matrix simulation of ``ansatz.circuit`` in torch.
 
@@ -136,6 +185,9 @@ class TorchEngine:
             Aer ``NoiseModel`` or a fake backend name (``qsnn_qiskit.circuits.noise.noisy_circuit``);
             gate errors follow their gates, positional channels sit where the spec puts them
             (readout errors are refused); None: noiseless, unless the circuit holds channels.
+            ``"device:NAME"`` or a `DeviceNoise`: the circuit a target's jobs run, on its physical
+            qubits, with its calibrated errors and readout (`backends.device_noise`); with several
+            image slots (light-cone packing), sample b of a batch runs in slot b mod n_slots.
         precision: ``"double"`` (complex128) or ``"single"`` (complex64) arithmetic.
 
     ``engine(inputs, weights)``: inputs (batch, n_inputs), weights (n_weights,), radians ->
@@ -150,35 +202,27 @@ class TorchEngine:
             raise ValueError(f"engine 'torch' has no precision {precision!r}; known: {', '.join(PRECISIONS)}")
         self.dtype = PRECISIONS[precision]
         self.device = _check_device(device)
-        circuit, self.noise_model = noisy_circuit(ansatz.circuit, noise, ansatz.input_params)
-        n = ansatz.n_qubits
-        observables = [_check_observable(o, n, i) for i, o in enumerate(ansatz.observables)]
         params = list(ansatz.input_params) + list(ansatz.weight_params)
         columns = {p: i for i, p in enumerate(params)}
-        ops = compile_circuit(circuit, columns, NoiseLookup(self.noise_model))
-        density = self.noise_model is not None or any(op.noise is not None or op.name in PARAM_CHANNELS
-                                                      for op in ops)
         self.n_inputs, self.n_columns = ansatz.n_inputs, len(params)
-
-        groups: dict[tuple, list[int]] = {}         # (cone qubits, cone gates) -> observables
-        cones: dict[tuple, list] = {}
-        for i, o in enumerate(observables):
-            cone_ops, qubits = light_cone(ops, _support(o))
-            key = (tuple(qubits), tuple(id(op) for op in cone_ops))
-            groups.setdefault(key, []).append(i)
-            cones[key] = cone_ops
-        # several cones, one of them on every qubit, cost more than one simulation: skip building them
-        wide = len(groups) > 1 and max(len(key[0]) for key in groups) == n
-        self._stacks = [] if wide else _stack([
-            (Program([op.relabel({q: j for j, q in enumerate(key[0])}) for op in cones[key]],
-                     len(key[0]), [_restrict(observables[i], list(key[0])) for i in members],
-                     self.n_columns, density), members)
-            for key, members in groups.items()])
-        full = functools.cache(lambda: Program(ops, n, observables, self.n_columns, density))
-        if wide or (len(groups) > 1 and not _cones_pay_off(self._stacks, n, full)):
-            self._stacks = _stack([(full(), list(range(len(observables))))])
-        order = [i for st in self._stacks for members in st.members_of for i in members]
-        self._inverse = None if order == sorted(order) else torch.as_tensor(np.argsort(order))
+        target = device_target_name(noise)
+        if target is not None or isinstance(noise, DeviceNoise):
+            self.device_noise = noise if isinstance(noise, DeviceNoise) else device_noise(ansatz, target)
+            lookup = NoiseLookup(self.device_noise.noise_model)
+            try:
+                self._slots = [_Simulation(s.circuit, s.observables, columns, lookup, True, _MAX_DEVICE_CONE)
+                               for s in self.device_noise.slots]
+            except _ConeTooWide as err:
+                raise ValueError(f"device noise {self.device_noise.target} (--pack {self.device_noise.pack}): {err}; "
+                                 "a circuit whose light cones pack without SWAPs trains under it (see `qsnn transpile "
+                                 "--target`), or train under --noise paper instead") from None
+            self._readout: list[torch.Tensor] | None = [torch.as_tensor(s.readout) for s in self.device_noise.slots]
+        else:
+            self.device_noise = None
+            circuit, noise_model = noisy_circuit(ansatz.circuit, noise, ansatz.input_params)
+            self._slots = [_Simulation(circuit, list(ansatz.observables), columns, NoiseLookup(noise_model),
+                                       noise_model is not None)]
+            self._readout = None
 
     def __call__(self, inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         n_weights = self.n_columns - self.n_inputs
@@ -189,8 +233,20 @@ class TorchEngine:
         x = inputs.to(device=device, dtype=self.dtype)
         w = weights.to(device=device, dtype=self.dtype)
         theta = torch.cat([x, w.expand(x.shape[0], -1)], 1)
-        outs = [st(theta) for st in self._stacks]
-        out = outs[0] if len(outs) == 1 else torch.cat(outs, 1)
-        if self._inverse is not None:
-            out = out[:, self._inverse.to(device)]
+        if self._readout is None:
+            out = self._slots[0](theta)
+        else:
+            out = self._read_slots(theta)
         return out.to(device=inputs.device, dtype=inputs.dtype)
+
+    def _read_slots(self, theta: torch.Tensor) -> torch.Tensor:
+        """(batch, n_outputs) through the readout of each sample's slot (sample b: slot b mod n_slots)."""
+        n_slots, batch = len(self._slots), theta.shape[0]
+        parts, order = [], []
+        for s, (sim, readout) in enumerate(zip(self._slots[:batch], self._readout)):
+            rows = torch.arange(s, batch, n_slots, device=theta.device)
+            a, b = readout.to(device=theta.device, dtype=theta.dtype).unbind(1)
+            parts.append(sim(theta[rows]) * a + b)
+            order.append(rows)
+        out = torch.cat(parts)
+        return out if n_slots == 1 else out[torch.argsort(torch.cat(order))]

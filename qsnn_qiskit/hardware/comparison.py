@@ -11,7 +11,7 @@ from qiskit import QuantumCircuit
 from qiskit.providers import BackendV2
 from qiskit.quantum_info import SparsePauliOp
 
-from .cones import cone_of, z_qubit
+from ..backends.cones import cone_of, z_qubit
 from .report import success_probability
 
 

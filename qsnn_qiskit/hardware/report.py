@@ -10,6 +10,7 @@ from qiskit import QuantumCircuit
 from qiskit.providers import BackendV2
 
 from ..backends import Target, load_target
+from ..backends.calibration import gate_error
 from ..backends.isa import backend_width
 
 
@@ -54,15 +55,6 @@ class TranspileReport:
                       "readout of each used qubit, from the backend's calibration: a rough figure of merit, "
                       "not a prediction of accuracy."]
         return "\n".join(lines) + "\n" + ("" if self.packing is None else "\n" + self.packing.to_markdown())
-
-
-def gate_error(backend: BackendV2, name: str, qubits: tuple[int, ...]) -> float | None:
-    """The calibrated error of gate ``name`` on ``qubits``; ``None`` when the backend reports none."""
-    target = backend.target
-    if name not in target.operation_names:
-        return None
-    props = target[name].get(qubits)
-    return None if props is None or props.error is None else float(props.error)
 
 
 def success_probability(isa: QuantumCircuit, backend: BackendV2, measured: list[int]) -> float | None:

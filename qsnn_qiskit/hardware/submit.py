@@ -17,19 +17,19 @@ from torch import nn
 from .._atomic import atomic_write_text
 from .._checks import check_int
 from ..backends import Target, get_backend, load_target, runtime_service, transpile_for
+from ..backends.packing import MIN_SUCCESS, check_min_success, choose_packing, resolve_pack
 from ..backends.primitives import is_local, make_estimator, open_mode, resolve_precision, restrict_local_noise
 from ..data import BatchLoader, Split
-from ..training import load_run, run_dataset
+from ..training import load_run, run_dataset, rundir
 from .circuit import quantum_layer, require_circuit
 from .jobs import JobRecord, JobStore, run_chunks
-from .packing import MIN_SUCCESS, PackedCircuit, check_min_success, pack_circuit, resolve_pack
 
 SUBMIT_DIR = "submit"
 
 
 @dataclass
 class SubmitResult:
-    """Per-sample labels and predictions on the backend and on the exact simulator."""
+    """Per-sample labels and predictions on the backend and on the exact noiseless simulator."""
 
     target: str
     backend: str
@@ -40,6 +40,7 @@ class SubmitResult:
     hardware_quantum: np.ndarray    # (n, n_outputs) NaN where the job gave up
     records: list[JobRecord]
     pack: str = "none"              # how the jobs ran: light "cones" or the whole circuit ("none")
+    trained_noise: str | None = None   # the noise the model trained under (the exact reference is noiseless)
 
     @property
     def exact_accuracy(self) -> float:
@@ -84,40 +85,22 @@ def _parameter_matrix(isa_parameters: list, ansatz: Any, features: np.ndarray, w
     return out
 
 
-def _packing(ansatz: Any, spec: Target, backend: Any, pack: str | None, max_images: int, min_success: float,
-             log: Callable[[str], None]) -> tuple[PackedCircuit | None, str]:
-    """The packed circuit (or None) and the mode it stands for; by default cones when they pack
-    without SWAPs, else none (saying why)."""
-    if pack == "none":
-        return None, "none"
-    try:
-        packed = pack_circuit(ansatz, spec, backend, min_success, max_images)
-    except ValueError as err:
-        if pack == "cones":
-            raise
-        log(f"--pack none (light cones do not pack: {err})")
-        return None, "none"
-    mode = resolve_pack(pack, packed.placement.swaps)
-    if mode == "none":
-        log("--pack none (some light cone needs SWAPs on this backend; --pack cones packs it anyway)")
-        return None, mode
-    log(f"--pack cones: {packed.images} images per circuit execution")
-    return packed, mode
-
-
 def submit_run(run_dir: str | Path, target: str | Target, dataset: str | None = None, limit: int = 32,
                chunk_size: int = 32, shots: int | None = None, max_attempts: int = 3,
                data_dir: str | None = None, seed: int | None = None, log: Callable[[str], None] = print,
-               pack: str | None = None, min_success: float = MIN_SUCCESS) -> SubmitResult:
+               pack: str | None = None, min_success: float = MIN_SUCCESS, preview: bool = True) -> SubmitResult:
     """Run the first ``limit`` validation images of a run on ``target``, ``chunk_size`` per job.
 
     Job records go to RUN_DIR/jobs/<target>/ as each job is sent; results to RUN_DIR/submit/<target>/
     (predictions.csv, summary.json). Calling again after a crash fetches what was sent. A run
     without a circuit (``--ansatz classical|none``) is a ``ValueError`` before any work.
     ``pack``: ``"cones"`` runs each output's light cone, several images per circuit execution
-    (`packing`; a fake backend then previews cone by cone, `preview`), ``"none"`` the whole circuit
-    per image; default: cones when every cone embeds without SWAPs (and packs at all), else none.
-    ``min_success``: the least estimated success probability of a cone's qubit group.
+    (`backends.packing`), ``"none"`` the whole circuit per image; default: cones when every cone
+    embeds without SWAPs (and packs at all), else none. ``min_success``: the least estimated success
+    probability of a cone's qubit group. ``preview``: a local backend's packed jobs are computed
+    cone by cone (`preview.ConePreview`: exact noisy cones, sampled shots), in seconds; False runs
+    them through EstimatorV2 in local testing mode, the code path of real hardware (whole circuits
+    on Aer, as unpacked jobs always run there: about a minute per image for 2b-9q on fake_torino).
     """
     for name, value in (("limit", limit), ("chunk_size", chunk_size), ("max_attempts", max_attempts)):
         check_int(name, value, 1)
@@ -128,7 +111,8 @@ def submit_run(run_dir: str | Path, target: str | Target, dataset: str | None = 
     precision = resolve_precision(spec.runtime, shots, None)
     require_circuit(run_dir, "qsnn submit")   # before the backend: a real one would open a connection
     backend = get_backend(spec)   # a real backend without credentials fails here, before any work
-    model, config = load_run(run_dir)
+    trained_noise = rundir.read_config(run_dir)["model_config"].get("noise")
+    model, config = load_run(run_dir, **({"noise": None} if trained_noise else {}))   # the exact reference: noiseless
     data = run_dataset(config, dataset, data_dir)
     n = min(limit, len(data.val))
     images, labels_t = next(iter(BatchLoader(Split(data.val.images[:n], data.val.labels[:n]), n)))
@@ -139,7 +123,7 @@ def submit_run(run_dir: str | Path, target: str | Target, dataset: str | None = 
     ansatz = layer.ansatz
     weights = layer.weight.detach().double().numpy()
     x = features.double().numpy()
-    packed, mode = _packing(ansatz, spec, backend, pack, min(chunk_size, n), min_success, log)
+    packed, mode = choose_packing(ansatz, spec, backend, pack, min(chunk_size, n), min_success, log)
     isa, observables = (packed.isa, packed.observables) if packed is not None else transpile_for(ansatz, spec, backend)
 
     def rows(part: np.ndarray) -> np.ndarray:
@@ -153,7 +137,7 @@ def submit_run(run_dir: str | Path, target: str | Target, dataset: str | None = 
     opened: dict[str, Any] = {}   # made on the first submit (fetching opens nothing): a cone preview, or mode + estimator
 
     def submit(chunk_values: np.ndarray) -> Any:
-        if packed is not None and local:
+        if packed is not None and local and preview:
             if "preview" not in opened:
                 from .preview import ConePreview
                 opened["preview"] = ConePreview(packed, backend)
@@ -180,7 +164,7 @@ def submit_run(run_dir: str | Path, target: str | Target, dataset: str | None = 
     _, _, hw_logits = _quantum_io(model, layer, images, torch.from_numpy(np.nan_to_num(hw_q)))
     hw_pred = np.where(done, hw_logits.argmax(1).numpy(), -1)
     result = SubmitResult(spec.name, backend.name, labels, exact_logits.argmax(1).numpy(), hw_pred,
-                          exact_q.double().numpy(), hw_q, records, mode)
+                          exact_q.double().numpy(), hw_q, records, mode, trained_noise)
     _write_results(Path(run_dir) / SUBMIT_DIR / spec.name, result, data.class_names, precision)
     return result
 
@@ -198,7 +182,7 @@ def _write_results(folder: Path, r: SubmitResult, class_names: tuple[str, ...], 
     diff = r.hardware_quantum - r.exact_quantum
     summary = {
         "target": r.target, "backend": r.backend, "samples": len(r.labels), "class_names": list(class_names),
-        "precision": precision, "pack": r.pack, "exact_accuracy": r.exact_accuracy, "hardware_accuracy": r.hardware_accuracy,
+        "precision": precision, "pack": r.pack, "trained_noise": r.trained_noise, "exact_accuracy": r.exact_accuracy, "hardware_accuracy": r.hardware_accuracy,
         "agreement": float((r.exact_pred == r.hardware_pred).mean()),
         "mean_abs_expectation_error": None if np.isnan(diff).all() else float(np.nanmean(np.abs(diff))),
         "jobs": [{"chunk": j.chunk, "job_id": j.job_id, "status": j.status, "attempts": j.attempts}

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 from .._atomic import atomic_write, atomic_write_text
 from .._plotting import pyplot, save_figure
 from ..backends import get_backend, load_target, transpile_for
+from ..backends.packing import MIN_SUCCESS, check_min_success, pack_circuit, resolve_pack
 from ..training import load_run
 from .circuit import quantum_layer, require_circuit
 from .comparison import PackingComparison, execution_cost
-from .packing import MIN_SUCCESS, check_min_success, pack_circuit, resolve_pack
 from .report import TranspileReport, transpile_report
 
 if TYPE_CHECKING:

@@ -13,6 +13,7 @@ import torch
 from .._checks import check_int
 from .._providers import FAKE_BACKENDS
 from .._toml import read_toml
+from ..backends.device_noise import DEVICE_PREFIX
 from ..circuits import ANSATZE
 from ..circuits.init import INIT_SCHEMES
 from ..circuits.noise import NoiseSpec
@@ -140,6 +141,9 @@ class TrainSettings:
         if self.noise_backend is not None and self.noise_backend.lower() not in FAKE_BACKENDS:
             raise ValueError(f"unknown --noise-backend {self.noise_backend!r}; known: "
                              f"{', '.join(sorted(FAKE_BACKENDS))}")
+        if self.noise_backend is not None and self.engine not in (None, "torch"):
+            raise ValueError(f"--noise-backend {self.noise_backend} trains on engine torch only (the target's "
+                             f"circuit on its physical qubits); got --engine {self.engine}")
         if (self.noise or self.noise_backend) and not _takes_engine_options(self.model):
             raise ValueError(f"model {self.model!r} takes no engine options, so no noise")
 
@@ -196,7 +200,8 @@ def model_config(settings: TrainSettings, n_classes: int) -> dict[str, Any]:
         if getattr(settings, setting) is not None:
             given[keyword] = getattr(settings, setting)
     config = {k: v for k, v in given.items() if k in params}
-    noise = settings.noise or settings.noise_backend   # a string: config.json stays JSON
+    # a string: config.json stays JSON; --noise-backend trains under what the target's jobs run
+    noise = settings.noise or (settings.noise_backend and DEVICE_PREFIX + settings.noise_backend.lower())
     if noise:
         config["noise"] = noise
     for name, p in params.items():

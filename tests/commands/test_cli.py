@@ -106,23 +106,43 @@ def test_toml_config_and_flag_precedence(tmp_path: Path, capsys: pytest.CaptureF
     assert sum(int(v) for row in matrix for v in row) == n_val
 
 
-@pytest.mark.parametrize("noise_flags", [["--noise", "bit_flip=0.05,depolarizing=0.05,amplitude_damping=0.05"],
-                                         ["--noise-backend", "fake_torino"]])
-def test_noisy_training_stores_its_noise_and_reloads_on_aer(tmp_path: Path, noise_flags: list[str]) -> None:
+def test_noisy_training_stores_its_noise_and_reloads_on_aer(tmp_path: Path) -> None:
     """A noisy run keeps its noise in config.json; the trained model gives the same outputs on the
     torch engine and on Aer's exact density matrix, and differs from the same weights without noise."""
     import torch
     run_dir = tmp_path / "noisy"
-    assert main(["train", *TINY, "--engine", "torch", "--epochs", "1", "--run-dir", str(run_dir),
-                 *noise_flags]) == 0
+    noise = "bit_flip=0.05,depolarizing=0.05,amplitude_damping=0.05"
+    assert main(["train", *TINY, "--engine", "torch", "--epochs", "1", "--run-dir", str(run_dir), "--noise", noise]) == 0
     fast, config = load_run(run_dir)
-    assert config["model_config"]["noise"] == noise_flags[1]
+    assert config["model_config"]["noise"] == noise
     aer, _ = load_run(run_dir, engine="aer")
     clean, _ = load_run(run_dir, noise=None)
     x = torch.rand(3, fast.quantum.ansatz.n_inputs, dtype=torch.float64)
     noisy_out = fast.quantum(x).detach()
     assert torch.allclose(noisy_out, aer.quantum(x).detach(), atol=1e-5)
     assert (noisy_out - clean.quantum(x).detach()).abs().max() > 1e-4
+
+
+def test_noise_backend_trains_under_the_device_noise_of_its_target(tmp_path: Path, capsys) -> None:
+    """--noise-backend stores device noise: the target's circuit on its physical qubits (exactness
+    against Aer: tests/engines/test_device_noise.py); Aer refuses it, and --engine aer beside it is
+    refused before any work."""
+    import torch
+    run_dir = tmp_path / "device"
+    assert main(["train", *TINY, "--epochs", "1", "--run-dir", str(run_dir), "--noise-backend", "fake_torino"]) == 0
+    model, config = load_run(run_dir)
+    assert config["model_config"]["noise"] == "device:fake_torino"
+    assert model.quantum._engine.device_noise.pack == "cones"
+    clean, _ = load_run(run_dir, noise=None)
+    x = torch.rand(3, model.quantum.ansatz.n_inputs, dtype=torch.float64)
+    assert (model.quantum(x).detach() - clean.quantum(x).detach()).abs().max() > 1e-4
+    with pytest.raises(ValueError, match="engine 'aer' does not train under device noise"):
+        load_run(run_dir, engine="aer")
+    capsys.readouterr()
+    assert main(["train", *TINY, "--engine", "aer", "--noise-backend", "fake_torino", "--run-dir",
+                 str(tmp_path / "no")]) == 2
+    assert "--noise-backend fake_torino trains on engine torch only" in capsys.readouterr().err
+    assert not (tmp_path / "no").exists()
 
 
 def test_evaluate_refuses_a_non_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

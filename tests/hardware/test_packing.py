@@ -9,10 +9,10 @@ import pytest
 from qiskit.primitives import StatevectorEstimator
 
 from qsnn_qiskit.backends import get_backend, load_target
+from qsnn_qiskit.backends.packing import pack_circuit, resolve_pack
 from qsnn_qiskit.circuits import build_ansatz
 from qsnn_qiskit.cli import main
 from qsnn_qiskit.hardware.jobs import expectation_values
-from qsnn_qiskit.hardware.packing import pack_circuit, resolve_pack
 from qsnn_qiskit.hardware.preview import ConePreview
 
 from support import exact_outputs
@@ -93,18 +93,23 @@ def test_cone_preview_is_exact_against_the_packed_circuit_as_one_state(torino) -
     preview = ConePreview(packed, torino)
     x, w = _sample(ansatz, 2)
     values = packed.rows(x, w)
-    whole = packed.isa.copy()
-    qubits = [int(o.to_sparse_list()[0][1][0]) for o in packed.observables]
-    whole.save_probabilities(qubits, label="p")   # save_expval on a truncated wide circuit is wrong in Aer
-    binds = [{p: values[:, c].tolist() for c, p in enumerate(packed.isa.parameters)}]
-    result = preview.simulator.run([whole], parameter_binds=binds, shots=1).result()
-    bits = np.arange(2 ** len(qubits))
-    z = np.array([[np.sum(np.asarray(result.data(r)["p"]) * (1 - 2 * ((bits >> s) & 1))) for r in range(len(values))]
-                  for s in range(len(qubits))])
+    z = _whole_circuit_z(preview.simulator, packed.isa, packed.observables, values)
     a, b = np.array(preview.readout).T
     np.testing.assert_allclose(preview.exact(values), a[:, None] * z + b[:, None], atol=1e-9)
     assert np.all(np.abs(a) < 1) and not np.allclose(z, exact_outputs(ansatz, x, w).T, atol=1e-4)   # noise acts
     assert sum(1 for i in packed.isa.data if i.operation.num_qubits == 2) == 6
+
+
+def _whole_circuit_z(simulator, isa, observables, values: np.ndarray) -> np.ndarray:
+    """(n_observables, n_rows) <Z> of ``isa`` simulated as one density matrix (no readout)."""
+    whole = isa.copy()
+    qubits = [int(o.to_sparse_list()[0][1][0]) for o in observables]
+    whole.save_probabilities(qubits, label="p")   # save_expval on a truncated wide circuit is wrong in Aer
+    binds = [{p: values[:, c].tolist() for c, p in enumerate(isa.parameters)}]
+    result = simulator.run([whole], parameter_binds=binds, shots=1).result()
+    bits = np.arange(2 ** len(qubits))
+    return np.array([[np.sum(np.asarray(result.data(r)["p"]) * (1 - 2 * ((bits >> s) & 1))) for r in range(len(values))]
+                     for s in range(len(qubits))])
 
 
 def test_preview_shots_agree_within_statistical_error(torino) -> None:
