@@ -224,6 +224,11 @@ class TorchEngine:
                                        noise_model is not None)]
             self._readout = None
 
+    @property
+    def _stacks(self) -> list[_Stack]:
+        """The programs of every slot (what tests inspect: cone widths, stacking)."""
+        return [st for sim in self._slots for st in sim._stacks]
+
     def __call__(self, inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         n_weights = self.n_columns - self.n_inputs
         if inputs.ndim != 2 or inputs.shape[1] != self.n_inputs or tuple(weights.shape) != (n_weights,):
