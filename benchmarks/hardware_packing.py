@@ -11,9 +11,9 @@ import time
 import numpy as np
 
 from qsnn_qiskit.backends import get_backend, load_target, transpile_for
+from qsnn_qiskit.backends.packing import pack_circuit
 from qsnn_qiskit.circuits import build_ansatz
 from qsnn_qiskit.hardware.comparison import execution_cost
-from qsnn_qiskit.hardware.packing import pack_circuit
 from qsnn_qiskit.hardware.preview import ConePreview
 from qsnn_qiskit.hardware.transpiled import compare_packing
 
