@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 from qiskit import QuantumCircuit
-from qiskit.circuit import ParameterVector
+from qiskit.circuit import Parameter, ParameterVector
 from qiskit.providers import BackendV2
 from qiskit.quantum_info import SparsePauliOp
 
@@ -57,6 +57,12 @@ class PackedCircuit:
         for c, (kind, i, k) in enumerate(self.columns):
             out[:, c] = features[np.minimum(np.arange(n_rows) * self.images + i, n - 1), k] if kind == "x" else weights[k]
         return out
+
+    def slot_inputs(self, n_inputs: int) -> list[Parameter | None]:
+        """The ISA circuit's input parameters, slot by slot (input k of slot i at i * n_inputs + k:
+        the columns of a row of samples laid side by side); None where no cone reads that input."""
+        where = {(i, k): p for p, (kind, i, k) in zip(self.isa.parameters, self.columns) if kind == "x"}
+        return [where.get((i, k)) for i in range(self.images) for k in range(n_inputs)]
 
     def demux(self, evs: np.ndarray, n: int) -> np.ndarray:
         """(n, n_outputs) from the expectation values of one PUB, ``evs`` (n_rows, n_slots)."""

@@ -149,6 +149,43 @@ def test_fake_torino_matches_aer_with_the_backend_noise_model(torino, tiny_ansat
     assert np.abs(want - exact).max() > 4 * se.max()   # the noise is visible: the check has teeth
 
 
+def test_packed_runtime_engine_equals_the_device_noise_of_its_slots(tiny_ansatz) -> None:
+    """engine="runtime", pack="cones": 3 images per execution in local testing mode (shots); its
+    outputs and parameter-shift gradients agree with the exact device-noise torch engine cut to the
+    same 3 slots (a capped placement keeps the uncapped one's first slots)."""
+    import dataclasses
+
+    from qsnn_qiskit.backends.device_noise import device_noise
+    from qsnn_qiskit.engines.torch_engine import TorchEngine
+
+    shots = 8192
+    engine = make_engine("runtime", tiny_ansatz, target="fake_torino", shots=shots, seed=3, pack="cones", max_images=3)
+    assert engine.pack == "cones" and engine.packed.images == 3
+    full = device_noise(tiny_ansatz, "fake_torino")
+    assert [s.observables for s in full.slots[:3]] == [engine.packed.observables[2 * i:2 * i + 2] for i in range(3)]
+    exact = TorchEngine(tiny_ansatz, noise=dataclasses.replace(full, slots=full.slots[:3]))
+    rng = np.random.default_rng(6)
+    x, w = rng.uniform(0, np.pi, (5, tiny_ansatz.n_inputs)), rng.uniform(0, 2 * np.pi, tiny_ansatz.n_weights)
+    probe = torch.tensor(rng.normal(size=(5, tiny_ansatz.n_outputs)))
+    runs = []
+    for run in (engine, exact):
+        xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = run(xt, wt)
+            (out * probe).sum().backward()
+        runs.append((out.detach().numpy(), xt.grad.numpy(), wt.grad.numpy()))
+    (got, gx, gw), (want, ex, ew) = runs
+    se = np.sqrt(np.clip(1 - want ** 2, 0, 1) / shots) + 2e-3
+    assert got.shape == (5, tiny_ansatz.n_outputs) and np.all(np.abs(got - want) < 4 * se), (got, want)
+    grad_se = float(np.sqrt((probe.numpy() ** 2).sum() / (2 * shots)))   # probe-weighted (E+ - E-) / 2 sums
+    np.testing.assert_allclose(gw, ew, atol=5 * grad_se + 2e-3)
+    np.testing.assert_allclose(gx, ex, atol=5 * grad_se + 2e-3)
+    assert np.abs(want - exact_outputs(tiny_ansatz, x, w)).max() > 1e-3   # the reference carries the device noise
+    with pytest.raises(ValueError, match="unknown pack mode 'dense'"):
+        make_engine("runtime", tiny_ansatz, target="fake_torino", pack="dense")
+
+
 def test_missing_credentials_say_how_to_save_an_account(monkeypatch) -> None:
     import qiskit_ibm_runtime
     from qiskit_ibm_runtime.accounts import AccountNotFoundError
