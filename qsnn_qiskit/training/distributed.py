@@ -56,6 +56,9 @@ def process_group(device: str) -> Iterator[None]:
     dist.init_process_group(backend="nccl" if device == "cuda" else "gloo")
     try:
         yield
+        # leave together: rank 0, still writing its last checkpoint after the other ranks had left,
+        # once aborted at exit ("terminate called without an active exception", gloo)
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
