@@ -19,7 +19,7 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 
 from .._providers import FAKE_BACKENDS
-from ..circuits.noise import restrict_noise_model
+from ..circuits.noise import noise_from_backend, restrict_noise_model
 from .backends import get_backend
 from .calibration import readout_map
 from .cones import z_qubit
@@ -106,11 +106,9 @@ def device_noise(ansatz: Ansatz, target: str | Target, pack: str | None = None,
                  min_success: float = MIN_SUCCESS) -> DeviceNoise:
     """What ``ansatz`` runs as on ``target`` (a name as `default_target` takes, or a `Target`):
     packed or not as `qsnn submit --pack` chooses (`choose_packing`; None: its default)."""
-    from qiskit_aer.noise import NoiseModel
-
     spec = target if isinstance(target, Target) else default_target(target)
     backend = get_backend(spec)
-    full = NoiseModel.from_backend(backend)
+    full = noise_from_backend(backend, readout_error=True)
     packed, mode = choose_packing(ansatz, spec, backend, pack, None, min_success)
     if packed is None:
         isa, observables = transpile_for(ansatz, spec, backend)

@@ -156,7 +156,7 @@ class _Simulation:
             raise _ConeTooWide(f"the noisy light cones of this circuit span up to {widest} qubits (a 4^{widest} density "
                              f"matrix per sample), more than the {max_cone} that train in reasonable memory")
         # several cones, one of them on every qubit, cost more than one simulation: skip building them
-        wide = len(groups) > 1 and max(len(key[0]) for key in groups) == n
+        wide = len(groups) > 1 and widest == n
         self._stacks = [] if wide else _stack([
             (Program([op.relabel({q: j for j, q in enumerate(key[0])}) for op in cones[key]],
                      len(key[0]), [_restrict(observables[i], list(key[0])) for i in members],
@@ -216,13 +216,12 @@ class TorchEngine:
                 raise ValueError(f"device noise {self.device_noise.target} (--pack {self.device_noise.pack}): {err}; "
                                  "a circuit whose light cones pack without SWAPs trains under it (see `qsnn transpile "
                                  "--target`), or train under --noise paper instead") from None
-            self._readout: list[torch.Tensor] | None = [torch.as_tensor(s.readout) for s in self.device_noise.slots]
+            self._readout = [torch.as_tensor(s.readout) for s in self.device_noise.slots]
         else:
             self.device_noise = None
             circuit, noise_model = noisy_circuit(ansatz.circuit, noise, ansatz.input_params)
             self._slots = [_Simulation(circuit, list(ansatz.observables), columns, NoiseLookup(noise_model),
                                        noise_model is not None)]
-            self._readout = None
 
     @property
     def _stacks(self) -> list[_Stack]:
@@ -238,10 +237,7 @@ class TorchEngine:
         x = inputs.to(device=device, dtype=self.dtype)
         w = weights.to(device=device, dtype=self.dtype)
         theta = torch.cat([x, w.expand(x.shape[0], -1)], 1)
-        if self._readout is None:
-            out = self._slots[0](theta)
-        else:
-            out = self._read_slots(theta)
+        out = self._slots[0](theta) if self.device_noise is None else self._read_slots(theta)
         return out.to(device=inputs.device, dtype=inputs.dtype)
 
     def _read_slots(self, theta: torch.Tensor) -> torch.Tensor:

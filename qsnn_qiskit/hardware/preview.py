@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import uuid
-import warnings
 from typing import Any
 
 import numpy as np
@@ -23,7 +22,7 @@ from qiskit.providers import BackendV2
 from ..backends.calibration import readout_map
 from ..backends.cones import cone_of, z_qubit
 from ..backends.packing import PackedCircuit
-from ..circuits.noise import restrict_noise_model
+from ..circuits.noise import noise_from_backend, restrict_noise_model
 
 
 class ConePreview:
@@ -31,11 +30,8 @@ class ConePreview:
 
     def __init__(self, packed: PackedCircuit, backend: BackendV2) -> None:
         from qiskit_aer import AerSimulator
-        from qiskit_aer.noise import NoiseModel
 
-        with warnings.catch_warnings():   # a backend without qubit properties: no relaxation, as Aer says
-            warnings.simplefilter("ignore", UserWarning)
-            noise = NoiseModel.from_backend(backend)
+        noise = noise_from_backend(backend, readout_error=True)
         self.circuits: list[QuantumCircuit] = []
         self.readout: list[tuple[float, float]] = []   # <Z> measured = a * <Z> + b
         qubits: set[int] = set()

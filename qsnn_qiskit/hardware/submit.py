@@ -182,7 +182,8 @@ def _write_results(folder: Path, r: SubmitResult, class_names: tuple[str, ...], 
     diff = r.hardware_quantum - r.exact_quantum
     summary = {
         "target": r.target, "backend": r.backend, "samples": len(r.labels), "class_names": list(class_names),
-        "precision": precision, "pack": r.pack, "trained_noise": r.trained_noise, "exact_accuracy": r.exact_accuracy, "hardware_accuracy": r.hardware_accuracy,
+        "precision": precision, "pack": r.pack, "trained_noise": r.trained_noise,
+        "exact_accuracy": r.exact_accuracy, "hardware_accuracy": r.hardware_accuracy,
         "agreement": float((r.exact_pred == r.hardware_pred).mean()),
         "mean_abs_expectation_error": None if np.isnan(diff).all() else float(np.nanmean(np.abs(diff))),
         "jobs": [{"chunk": j.chunk, "job_id": j.job_id, "status": j.status, "attempts": j.attempts}
