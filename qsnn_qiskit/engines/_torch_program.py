@@ -10,14 +10,19 @@ light cone of <Z_j> shrinks toward qubit j as the circuit runs.
 Stages, built once (`_torch_stages` schedules them, `_torch_readout` reads the final state):
 - local: one fused (d, d) operator per site; every single-qubit gate (and, with noise, its error)
   between two multi-qubit gates on that qubit is multiplied into it, all stages' matrices built in
-  one vectorised pass; a stage is one batched matmul per site, each moving the top site to the
-  bottom (a full cycle restores the order, with no copies). A first local stage becomes the
-  initial product state by Kronecker products.
+  one vectorised pass (`_torch_local`); a stage is one batched matmul per site, each moving the
+  top site to the bottom (a full cycle restores the order, with no copies). A first local stage
+  becomes the initial product state by Kronecker products.
 - monomial: runs of operators with one non-zero per column (cz, cx, swap; with noise their
   Pauli-transfer matrices, and the diagonal ones of Pauli channels such as a product error split
   off a cz) composed into one gather and one sign / scale vector, which also drops the qubits
   traced out after it. A whole noisy CZ ring is one such stage.
 - dense: any other constant multi-qubit operator (for example a gate followed by its noise).
+
+A density program's last stage is read through rather than applied, when it is a local or a
+monomial one: its observables become the few coefficients of the state before it that they
+depend on (`_torch_readout.ThroughLastLayer`, `Observables.read_through`), which saves a pass
+over the whole state and its backward.
 """
 from __future__ import annotations
 
@@ -27,10 +32,11 @@ import numpy as np
 import torch
 from qiskit.quantum_info import SparsePauliOp
 
-from ._torch_circuit import PARAM_GATES, GateOp, superop
+from ._torch_circuit import GateOp, superop
 from ._torch_kernels import apply_dense, apply_local
-from ._torch_pauli import PARAM_CHANNELS, ZERO_STATE, ptm, ptm_batch
-from ._torch_readout import Observables, observed
+from ._torch_local import LocalOperators
+from ._torch_pauli import ZERO_STATE, ptm
+from ._torch_readout import Observables, ThroughLastLayer, observed
 from ._torch_stages import is_monomial, kept, lift_monomial, schedule
 
 
@@ -88,6 +94,14 @@ class Program:
                                     keep))
             alive = [q for q in alive if q not in gone]
         self._obs = Observables(observables, alive, density)
+        # a density program's last stage, if a monomial or local one, is read through, not applied
+        self._last = None
+        if density and self._steps and self._steps[-1][0] == "monomial":
+            self._obs.read_through(*self._steps.pop()[1:])
+            self.cost -= d ** len(alive)
+        elif density and self._steps and self._steps[-1][0] == "local":
+            self._last = ThroughLastLayer(observables, alive, self._steps.pop()[1])
+            self.cost -= d ** len(alive)
         self._cache: dict[tuple, dict] = {}
 
     def _trace_out_points(self, ops: list[GateOp], observables: list[SparsePauliOp]) -> list[int | None]:
@@ -119,45 +133,10 @@ class Program:
         return ptm(s if op.noise is None else op.noise @ s)
 
     def _build_local(self, ops: list[GateOp], mats: list, n_columns: int) -> None:
-        """Index tables for building every single-qubit operator and the per-(stage, site) products."""
-        # qubit by qubit, so that programs alike up to the order of independent gates look alike
-        used = {i for st in self.stages if st.kind == "local" for run in st.sites.values() for i in run}
-        one_q = sorted(used, key=lambda i: (ops[i].qubits, i))
-        by_kind: dict[str, list[int]] = {}
-        for i in one_q:
-            if ops[i].angles:
-                by_kind.setdefault(ops[i].name, []).append(i)
-        constants = [i for i in one_q if not ops[i].angles]
-        angle_rows = [a for kind in by_kind for i in by_kind[kind] for a in ops[i].angles]
-        coef = np.zeros((n_columns, len(angle_rows)))
-        for r, a in enumerate(angle_rows):
-            for col, c in a.terms:
-                coef[col, r] += c
-        self._coef, self._bias = coef, np.array([a.bias for a in angle_rows])
-        position: dict[int, int] = {}
-        self._kinds: list[tuple[str, np.ndarray, np.ndarray | None]] = []
-        row = 0
-        for kind, idx in by_kind.items():
-            k = (PARAM_CHANNELS.get(kind) or PARAM_GATES[kind])[0]
-            rows = np.arange(row, row + k * len(idx)).reshape(len(idx), k)
-            row += k * len(idx)
-            noise = None
-            if self.density and any(ops[i].noise is not None for i in idx):
-                noise = np.stack([ptm(ops[i].noise) if ops[i].noise is not None else np.eye(4) for i in idx])
-            self._kinds.append((kind, rows, noise))
-            for i in idx:
-                position[i] = len(position)
-        for i in constants:
-            position[i] = len(position)
-        d = self.d
-        self._const_local = np.stack([mats[i] for i in constants] + [np.eye(d)])
-        identity = len(position)
-        runs = [((s, q), ops_q) for s, st in enumerate(self.stages) if st.kind == "local"
-                for q, ops_q in sorted(st.sites.items())]
-        length = max((len(r) for _, r in runs), default=0)
-        self._chain = np.full((length, len(runs)), identity)
-        for p, (_, run) in enumerate(runs):
-            self._chain[:len(run), p] = [position[i] for i in run]
+        """The fused operators of every (stage, site) run, and which run each stage and site uses."""
+        runs = [((s, q), run) for s, st in enumerate(self.stages) if st.kind == "local"
+                for q, run in sorted(st.sites.items())]
+        self._local = LocalOperators(ops, mats, [run for _, run in runs], n_columns, self.density)
         self._pair = {key: p for p, (key, _) in enumerate(runs)}
         first = self.stages[0] if self.stages and self.stages[0].kind == "local" else None
         self._first = {q: self._pair[(0, q)] for q in first.sites} if first else {}
@@ -171,14 +150,18 @@ class Program:
             def c(a, dtype=sdtype):
                 return None if a is None else torch.as_tensor(np.asarray(a), dtype=dtype, device=device)
 
+            def index(a):
+                return torch.as_tensor(a, device=device)
+
             self._cache[key] = {
-                "coef": c(self._coef, rdtype), "bias": c(self._bias, rdtype),
-                "noise": [c(nz) for _, _, nz in self._kinds],
-                "rows": [torch.as_tensor(r, device=device) for _, r, _ in self._kinds],
-                "const": c(self._const_local), "chain": torch.as_tensor(self._chain, device=device),
+                "coef": c(self._local.coef, rdtype), "bias": c(self._local.bias, rdtype),
+                "local": self._local.tensors(device, rdtype),
                 "steps": [self._step_tensors(st, device, sdtype) for st in self._steps],
                 "obs_w": [c(w) for w in self._obs.weights],
-                "obs_i": [torch.as_tensor(i, device=device) for i in self._obs.index],
+                "obs_i": [index(i) for i in self._obs.index],
+                "last": None if self._last is None else [
+                    (index(op_index), index(digits), index(rows), c(w))
+                    for op_index, digits, rows, w in self._last.groups],
                 "init": c(ZERO_STATE if self.density else np.eye(2)[:, 0]),
             }
         return self._cache[key]
@@ -197,40 +180,20 @@ class Program:
                     index(keep))
         return ("local", [int(p) for p in step[1]])
 
-    def _local_operators(self, angles: torch.Tensor, k: dict) -> torch.Tensor:
-        """Gate angles (batch, n_angles) -> fused per-(stage, site) operators (batch, n_pairs, d, d)."""
-        batch = angles.shape[0]
-        blocks = []
-        for (kind, _, _), rows, noise in zip(self._kinds, k["rows"], k["noise"]):
-            if kind in PARAM_CHANNELS:                                   # density only
-                u = PARAM_CHANNELS[kind][1](angles[:, rows])             # (batch, m, 4, 4)
-            else:
-                u = PARAM_GATES[kind][1](angles[:, rows])                # (batch, m, 2, 2)
-                if self.density:
-                    u = ptm_batch(torch.einsum("bmij,bmkl->bmikjl", u, u.conj()).reshape(*u.shape[:2], 4, 4))
-            if noise is not None:
-                u = noise @ u
-            blocks.append(u)
-        blocks.append(k["const"].expand(batch, -1, -1, -1))
-        g = torch.cat(blocks, 1) if len(blocks) > 1 else blocks[0]
-        chain = k["chain"]
-        m = g[:, chain[0]]
-        for step in chain[1:]:
-            m = g[:, step] @ m
-        return m
-
     @property
     def angle_map(self) -> tuple[np.ndarray, np.ndarray]:
         """(coef (n_columns, n_angles), bias (n_angles,)): gate angles = theta @ coef + bias."""
-        return self._coef, self._bias
+        return self._local.coef, self._local.bias
 
     def signature(self) -> str:
-        """A digest of everything but the angle map: programs with equal signatures differ only in
-        which columns of theta feed their gates, so they can run as one, stacked along the batch."""
-        h = hashlib.sha256(repr((self.n, self.d, [(kind, r.shape) for kind, r, _ in self._kinds],
-                                 self._initial, self._obs.masks, [st[0] for st in self._steps])).encode())
-        arrays = [nz for _, _, nz in self._kinds] + [self._const_local, self._chain]
-        arrays += [a for st in self._steps for a in st[1:]] + self._obs.weights + self._obs.index
+        """A digest of everything but the angle map and the single-qubit operators' constants:
+        programs with equal signatures differ only in which columns of theta feed their gates and
+        in the constants folded into their single-qubit runs (`LocalOperators.values`), so they
+        can run as one, stacked along the batch."""
+        h = hashlib.sha256(repr((self.n, self.d, self._local.structure(), self._initial, self._obs.masks,
+                                 [st[0] for st in self._steps], self._last is None)).encode())
+        arrays = [a for st in self._steps for a in st[1:]] + self._obs.weights + self._obs.index
+        arrays += [a for group in self._last.groups for a in group] if self._last is not None else []
         for a in arrays:
             if a is not None:
                 a = np.ascontiguousarray(a)
@@ -242,11 +205,19 @@ class Program:
         k = self._constants(theta.device, theta.dtype)
         return self.run(theta @ k["coef"] + k["bias"])
 
-    def run(self, angles: torch.Tensor) -> torch.Tensor:
-        """Gate angles (batch, n_angles), radians -> expectation values (batch, n_observables)."""
+    def local_tensors(self, group: list["Program"], device: torch.device, rdtype: torch.dtype) -> dict:
+        """The single-qubit constants of the programs in ``group`` (equal signatures, this one
+        among them), stacked, for `run`."""
+        return self._local.tensors(device, rdtype, [p._local for p in group])
+
+    def run(self, angles: torch.Tensor, local_tensors: dict | None = None) -> torch.Tensor:
+        """Gate angles (batch, n_angles), radians -> expectation values (batch, n_observables).
+
+        ``local_tensors``: from `local_tensors` of G programs alike; then the batch is G blocks of
+        samples, block g run by program g."""
         k = self._constants(angles.device, angles.dtype)
         batch, d = angles.shape[0], self.d
-        local = self._local_operators(angles, k) if len(self._chain) else None
+        local = self._local(angles, local_tensors or k["local"]) if len(self._local) else None
         init = k["init"].expand(batch, d)
         state = None
         for p in reversed(self._initial):       # the last position is the most significant
@@ -263,6 +234,8 @@ class Program:
                 state = apply_dense(state, sites, m, self.d)
                 if keep is not None:
                     state = state[:, keep]
+        if self._last is not None:
+            return self._last(state, local, k["last"]).to(angles.dtype)
         return self._expectation(state, k).to(angles.dtype)
 
     def _expectation(self, state: torch.Tensor, k: dict) -> torch.Tensor:

@@ -3,6 +3,7 @@ and matmuls over statevector amplitudes or density-matrix Pauli coefficients."""
 from __future__ import annotations
 
 import numpy as np
+import torch
 from qiskit.quantum_info import SparsePauliOp
 
 from ._torch_pauli import DIGIT
@@ -39,6 +40,14 @@ class Observables:
             w[r, o] += coeff
         self.masks, self.index, self.weights = [0], [np.array(list(rows))], [w.real.copy()]
 
+    def read_through(self, src: np.ndarray, val: np.ndarray | None) -> None:
+        """Read the state before a last monomial stage (state'[i] = val[i] state[src[i]]) instead of
+        the one after it: density matrices only; one gather of the few coefficients read, in place
+        of a pass over the whole state."""
+        (index,), (w,) = self.index, self.weights
+        self.index = [src[index]]
+        self.weights = [w if val is None else val[index, None] * w]
+
     def _amplitudes(self, observables: list[SparsePauliOp], n: int) -> None:
         j = np.arange(2 ** n)
         bits = (j[:, None] >> np.arange(n)) & 1
@@ -61,3 +70,60 @@ def observed(observables: list[SparsePauliOp]) -> set[int]:
     """Qubits some observable acts on with a non-identity Pauli (at least qubit 0)."""
     return {q for op in observables for chars, qubits, _ in op.to_sparse_list()
             for ch, q in zip(chars, qubits) if ch != "I"} or {0}
+
+
+class ThroughLastLayer:
+    """Pauli sums read through a last layer of single-site channels, without applying the layer.
+
+    A trace-preserving channel's Pauli-transfer matrix U has row I = (1, 0, 0, 0), so after one U_s
+    per site the coefficient of a Pauli string P on sites S is
+    sum over p on S of prod_{s in S} U_s[P_s, p_s] c_p (p with I off S): 4^|S| coefficients of the
+    state before the layer, weighted per sample. A layer over the whole state costs one pass per
+    site or two; this costs 4^|S| per term.
+
+    Args:
+        observables: Hermitian SparsePauliOps on the program's qubits.
+        alive: the qubits of the state's positions, in order.
+        pairs: per position, the index of its layer operator in the program's local operators
+            (-1: none).
+    """
+
+    def __init__(self, observables: list[SparsePauliOp], alive: list[int], pairs: np.ndarray) -> None:
+        position = {q: j for j, q in enumerate(alive)}
+        terms: dict[tuple[tuple[int, ...], tuple[int, ...]], np.ndarray] = {}
+        for o, op in enumerate(observables):
+            for chars, qubits, coeff in op.to_sparse_list():
+                sites = sorted((position[q], DIGIT[ch]) for ch, q in zip(chars, qubits) if ch != "I")
+                key = (tuple(s for s, _ in sites), tuple(p for _, p in sites))
+                terms.setdefault(key, np.zeros(len(observables)))[o] += complex(coeff).real
+        self.groups: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.identity_needed = False
+        for k in sorted({len(s) for s, _ in terms}):
+            keys = [key for key in terms if len(key[0]) == k]
+            sites = np.array([s for s, _ in keys], int).reshape(len(keys), k)
+            digits = np.array([p for _, p in keys], int).reshape(len(keys), k)
+            combos = (np.arange(4 ** k)[:, None] // 4 ** np.arange(k)) % 4       # (4^k, k): p_j of combo
+            rows = (combos[None, :, :] * 4 ** sites[:, None, :]).sum(-1)          # (T, 4^k) state indices
+            op_index = pairs[sites] if k else sites
+            self.identity_needed |= bool((op_index < 0).any())
+            self.groups.append((op_index, digits, rows, np.stack([terms[key] for key in keys])))
+
+    def __call__(self, state: torch.Tensor, local: torch.Tensor, k: list) -> torch.Tensor:
+        """state (batch, 4^m), local operators (batch, n, 4, 4) -> expectation values (batch, n_observables)."""
+        if self.identity_needed:     # index -1 (no operator on that site) reads the appended identity
+            eye = torch.eye(4, dtype=local.dtype, device=local.device)
+            local = torch.cat([local, eye.expand(local.shape[0], 1, 4, 4)], 1)
+        out = None
+        for op_index, digits, rows, weights in k:
+            values = state[:, rows]                                             # (batch, T, 4^k)
+            if op_index.shape[1]:
+                r = local[:, op_index, digits]                                  # (batch, T, k, 4)
+                product = r[:, :, 0]
+                for j in range(1, r.shape[2]):
+                    product = (r[:, :, j, :, None] * product[:, :, None, :]).flatten(2)
+                values = (values * product).sum(-1)
+            else:
+                values = values[:, :, 0]
+            term = values @ weights
+            out = term if out is None else out + term
+        return out

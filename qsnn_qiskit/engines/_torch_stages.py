@@ -43,13 +43,21 @@ class Stage:
 
 def schedule(ops: list[GateOp], n: int, monomial: list[bool]) -> list[Stage]:
     """Order ops into stages; single-qubit runs slide back to the earliest local stage they may join,
-    except a monomial single-qubit op right after a monomial stage on its qubit, which joins it."""
+    except a run of monomial ops only (a Pauli channel after a cz) right after a monomial stage on
+    its qubit, which joins that stage's gather. A monomial op in a run with other ops stays in the
+    run, where it folds into the run's fused operator (so light cones that differ only by such a
+    channel still run stacked)."""
     stages: list[Stage] = []
     pending: dict[int, list[int]] = {q: [] for q in range(n)}
     last_touch = [-1] * n
 
     def flush(q: int) -> None:
         if not pending[q]:
+            return
+        joins_gather = last_touch[q] >= 0 and stages[last_touch[q]].kind == "monomial"
+        if joins_gather and all(monomial[i] for i in pending[q]):
+            stages[last_touch[q]].ops += pending[q]
+            pending[q] = []
             return
         target = next((s for s in range(last_touch[q] + 1, len(stages)) if stages[s].kind == "local"), None)
         if target is None:
@@ -61,12 +69,7 @@ def schedule(ops: list[GateOp], n: int, monomial: list[bool]) -> list[Stage]:
 
     for i, op in enumerate(ops):
         if len(op.qubits) == 1:
-            q = op.qubits[0]
-            if monomial[i] and not pending[q] and last_touch[q] == len(stages) - 1 >= 0 \
-                    and stages[-1].kind == "monomial":
-                stages[-1].ops.append(i)      # a Pauli channel after a cz joins the cz's gather
-            else:
-                pending[q].append(i)
+            pending[op.qubits[0]].append(i)
             continue
         for q in op.qubits:
             flush(q)

@@ -88,11 +88,13 @@ def _check_device(device: str | torch.device | None) -> torch.device | None:
 
 
 class _Stack:
-    """Programs that differ only in their angle maps (for example the light cones of <Z_j> on a
-    ring), run as one program over a batch of (program, sample) pairs."""
+    """Programs that differ only in their angle maps and single-qubit constants (for example the
+    light cones of <Z_j> on a ring, one of them holding a channel the others lack), run as one
+    program over a batch of (program, sample) pairs."""
 
     def __init__(self, entries: list[tuple[Program, list[int]]]) -> None:
         self.program = entries[0][0]
+        self._programs = [p for p, _ in entries]
         self.members_of = [members for _, members in entries]
         self._coef = np.stack([p.angle_map[0] for p, _ in entries])      # (G, n_columns, n_angles)
         self._bias = np.stack([p.angle_map[1] for p, _ in entries])      # (G, n_angles)
@@ -105,11 +107,12 @@ class _Stack:
         key = (theta.device, theta.dtype)
         if key not in self._cache:
             self._cache[key] = (torch.as_tensor(self._coef, dtype=theta.dtype, device=theta.device),
-                                torch.as_tensor(self._bias, dtype=theta.dtype, device=theta.device))
-        coef, bias = self._cache[key]
+                                torch.as_tensor(self._bias, dtype=theta.dtype, device=theta.device),
+                                self.program.local_tensors(self._programs, theta.device, theta.dtype))
+        coef, bias, local = self._cache[key]
         groups, batch = coef.shape[0], theta.shape[0]
         angles = torch.einsum("bc,gca->gba", theta, coef) + bias[:, None, :]
-        out = self.program.run(angles.reshape(groups * batch, -1))
+        out = self.program.run(angles.reshape(groups * batch, -1), local)
         return out.reshape(groups, batch, -1).transpose(0, 1).reshape(batch, -1)
 
 

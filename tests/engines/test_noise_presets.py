@@ -214,9 +214,15 @@ def test_torch_matches_aer_density_matrix(case, spec):
     assert np.abs(TorchEngine(a, noise=SPECS[spec])(x, w).numpy() - expected).max() < 1e-6
 
 
-def test_reference_light_cones_stay_three_qubits_on_nine():
-    engine = TorchEngine(build_ansatz("reupload", 9, 2), noise="reference")
+def test_reference_light_cones_stay_three_qubits_on_nine_and_run_as_one():
+    """The last-wire channels sit in one cone only; folded into its single-qubit runs, that cone
+    still stacks with the other eight, and the stack agrees with a 9-qubit density matrix."""
+    a = build_ansatz("reupload", 9, 2)
+    engine = TorchEngine(a, noise="reference")
     assert max(st.program.n for st in engine._stacks) == 3
+    assert [len(st.members_of) for st in engine._stacks] == [9]
+    x, w = _random(a, 1, seed=9)
+    assert np.abs(engine(x, w).numpy() - _by_hand(a, SPECS["reference"], x, w)).max() < 1e-9
 
 
 @pytest.mark.parametrize("spec, case", [("reference", ("reupload", 3, 2)), ("runs_all_wires", ("hea", 3, 2)),

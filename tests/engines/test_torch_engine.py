@@ -122,6 +122,31 @@ def test_every_supported_gate_and_pauli_observables_match_qiskit():
     assert np.abs(y - expected).max() < 1e-10
 
 
+@pytest.mark.parametrize("last", ["monomial", "local"])
+def test_density_programs_read_through_their_last_stage(last):
+    """A noisy program's last stage is not applied to the state: a last cx is folded into the
+    coefficients read, a last layer of single-qubit gates into per-sample weights (qubit 1 has no
+    gate in it; terms on 1 to 3 qubits and the identity)."""
+    a = _custom_ansatz()
+    qc = a.circuit.copy()
+    if last == "local":
+        qc.ry(a.weight_params[0], 0); qc.h(2); qc.rx(a.input_params[1], 2)
+    else:
+        qc.cx(0, 2)                     # its depolarizing error is a Pauli channel: a gather too
+    a = Ansatz("custom", qc, a.input_params, a.weight_params, a.observables)
+    x, w = _random(a, 3, seed=6)
+    nm = _noise_model()
+    engine = TorchEngine(a, noise=nm)
+    (stack,) = engine._stacks
+    program = stack.program
+    assert program.stages[-1].kind == last
+    applied = [st for i, st in enumerate(program.stages) if i > 0 or st.kind != "local"]
+    assert len(program._steps) == len(applied) - 1
+    assert (program._last is not None) == (last == "local")
+    expected = np.stack([_density(a, x[i].numpy(), w.numpy(), nm) for i in range(3)])
+    assert np.abs(engine(x, w).numpy() - expected).max() < 1e-10
+
+
 @pytest.mark.parametrize("case", [("reupload", 4, 2, {}), ("hea", 3, 1, {}), ("sqnn", 5, 3, {}),
                                   ("reupload", 10, 4, {"entangler": "chain", "between_blocks_only": True})],
                          ids=_ids)
