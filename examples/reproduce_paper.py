@@ -20,7 +20,7 @@ on this machine, so only the MNIST columns are reproduced.
   each CZ ring; ``NoiseSpec.reference``). The 2-block variants
   are trained under noise; training the 4-block variants under exact density-matrix noise cost
   tens of minutes per epoch when this table was recorded (their light cones span 7 qubits; the
-  Pauli-transfer engine now runs 4b-9q at about 160 samples/s), so their rows evaluate the Table 3
+  Pauli-transfer engine now runs 4b-9q at about 250 samples/s), so their rows evaluate the Table 3
   models under the same noise instead (on ``--noisy-eval-images`` validation images), and say so.
 - Table 5: optimiser x initialisation, with the paper's settings (lr 1e-3, weight decay 1e-3,
   constant rate) on a shorter budget.
