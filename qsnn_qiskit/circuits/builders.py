@@ -8,6 +8,8 @@ from qiskit.circuit import ParameterVector
 from .ansatz import Ansatz, chain_edges, ring_edges, z_observables
 
 _ENTANGLERS = {"ring": ring_edges, "chain": chain_edges}
+#: the entangler layouts a builder's ``entangler`` option takes.
+ENTANGLERS = tuple(_ENTANGLERS)
 
 
 def _edges(entangler: str, n_qubits: int) -> list[tuple[int, int]]:

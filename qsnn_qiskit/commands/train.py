@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from ..circuits import ANSATZE
+from ..circuits.builders import ENTANGLERS
 from ..circuits.init import INIT_SCHEMES
 from ..circuits.noise import NoiseSpec
 from ..data import DATASETS
@@ -73,6 +74,9 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--head", help="sqdrcnn: post-processing after the circuit: linear (default, a Linear "
                                   "layer) or none (the first n_classes <Z_j> are the logits; needs qubits >= "
                                   "classes), the paper's Figure 4 ablation")
+    p.add_argument("--entangler", help=f"layout of the circuit's two-qubit gates: {' or '.join(ENTANGLERS)} "
+                                       "(default ring: qubit i with i + 1 and the last with the first; chain "
+                                       "drops that last one); reupload, hea and sqnn")
     p.add_argument("--engine", help=f"where the circuit runs (default {default_engine()} here)")
     p.add_argument("--noise", help=_NOISE_HELP)
     p.add_argument("--noise-backend", metavar="NAME",

@@ -15,6 +15,7 @@ from .._providers import FAKE_BACKENDS
 from .._toml import read_toml
 from ..backends.device_noise import DEVICE_PREFIX
 from ..circuits import ANSATZE
+from ..circuits.builders import ENTANGLERS
 from ..circuits.init import INIT_SCHEMES
 from ..circuits.noise import NoiseSpec
 from ..data.datasets import check_classes, resolve_dataset
@@ -42,6 +43,8 @@ class TrainSettings:
     ``engine`` None takes ``default_engine()``; ``schedule`` None takes the optimiser's default.
     ``ansatz`` is a circuit (``circuits.ANSATZE``) or, for sqdrcnn, a baseline without one
     (``models.STAND_INS``: classical, none), which runs on the torch engine only and takes no noise.
+    ``entangler`` (ring or chain; None: the ansatz's default) lays out the circuit's two-qubit gates
+    (``ansatz_options={"entangler": ...}`` of the model).
     ``pretrained`` (models with a pretrained part: dsqnet) is a run directory of ``--model
     spikingmlp`` or a ``SpikingMLP.save`` file, loaded into the new model before its first epoch.
     """
@@ -63,6 +66,7 @@ class TrainSettings:
     schedule: str | None = None
     init: str | None = None
     head: str | None = None
+    entangler: str | None = None
     engine: str | None = None
     noise: str | None = None
     noise_backend: str | None = None
@@ -105,6 +109,7 @@ class TrainSettings:
             if value is not None and value not in known:
                 raise ValueError(f"unknown {_flag(name)} {value!r}; known: {', '.join(known)}")
         self._validate_stand_in()
+        self._validate_entangler()
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ValueError("--device cuda: no CUDA device is available here; use --device cpu")
         resolve_dataset(self.dataset, self.data_dir)
@@ -132,6 +137,21 @@ class TrainSettings:
             if value is not None:
                 raise ValueError(f"{flag} {value}: --ansatz {self.ansatz} has no circuit to put noise on; noisy "
                                  f"training needs a circuit ansatz: {circuits}")
+
+    def _validate_entangler(self) -> None:
+        """``entangler`` names a layout, for a model and ansatz that take one."""
+        if self.entangler is None:
+            return
+        if self.entangler not in ENTANGLERS:
+            raise ValueError(f"unknown --entangler {self.entangler!r}; known: {', '.join(ENTANGLERS)}")
+        if "ansatz_options" not in _model_keywords(self.model):
+            raise ValueError(f"model {self.model!r} has no circuit, so no --entangler option")
+        ansatz = self.ansatz or inspect.signature(MODELS[self.model]).parameters["ansatz"].default
+        if ansatz not in ANSATZE or "entangler" not in inspect.signature(ANSATZE[ansatz].builder).parameters:
+            with_one = [name for name, spec in ANSATZE.items()
+                        if "entangler" in inspect.signature(spec.builder).parameters]
+            raise ValueError(f"--entangler {self.entangler}: --ansatz {ansatz} has no entanglers to lay out; "
+                             f"ansatze with them: {', '.join(with_one)}")
 
     def _validate_noise(self) -> None:
         if self.noise is not None and self.noise_backend is not None:
@@ -201,6 +221,8 @@ def model_config(settings: TrainSettings, n_classes: int) -> dict[str, Any]:
             given[keyword] = getattr(settings, setting)
     config = {k: v for k, v in given.items() if k in params}
     # a string: config.json stays JSON; --noise-backend trains under what the target's jobs run
+    if settings.entangler is not None:
+        config["ansatz_options"] = {"entangler": settings.entangler}
     noise = settings.noise or (settings.noise_backend and DEVICE_PREFIX + settings.noise_backend.lower())
     if noise:
         config["noise"] = noise

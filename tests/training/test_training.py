@@ -35,11 +35,27 @@ def _settings(**changes) -> TrainSettings:
     ({"classes": [2, 2]}, "distinct"), ({"seed": -1}, "--seed"), ({"head": "mlp"}, "unknown head"),
     ({"head": "none", "qubits": 2}, "needs at least n_classes=3"), ({"model": "dsqnet", "head": "none"}, "no --head"),
     ({"qubits": 10 ** 6}, "--qubits must be <= 1024"), ({"blocks": 5000}, "--blocks must be <= 1024"),
+    ({"entangler": "star"}, "unknown --entangler 'star'; known: ring, chain"),
+    ({"entangler": "chain", "ansatz": "product"}, "--ansatz product has no entanglers"),
+    ({"entangler": "chain", "ansatz": "classical"}, "--ansatz classical has no entanglers"),
+    ({"entangler": "chain", "model": "spikingmlp"}, "no --entangler"),
 ])
 def test_bad_settings_are_refused_before_any_work(tmp_path: Path, changes: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         start_run(_settings(**changes), tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("ansatz, gate", [("sqnn", "cx"), ("reupload", "cz"), (None, "cz")])
+def test_entangler_chain_drops_the_ring_closing_gate(tmp_path: Path, ansatz: str | None, gate: str) -> None:
+    """--entangler reaches the circuit (through the model's ansatz_options) and its run's config."""
+    counts = {}
+    for entangler in ("ring", "chain"):
+        trainer, run_dir = start_run(_settings(qubits=4, epochs=1, ansatz=ansatz, entangler=entangler),
+                                     tmp_path / entangler)
+        counts[entangler] = trainer.model.quantum.ansatz.circuit.count_ops()[gate]
+        assert rundir.read_config(run_dir)["model_config"]["ansatz_options"] == {"entangler": entangler}
+    assert counts["ring"] - counts["chain"] == 1     # one entangling layer (blocks=1) on 4 qubits: 4 edges or 3
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
