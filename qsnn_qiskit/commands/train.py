@@ -54,6 +54,9 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--download", action="store_true", help="download a torchvision dataset if missing (network)")
     p.add_argument("--classes", type=_classes_arg, help="keep only these labels, e.g. 0,1,2,3,4; they become 0..k-1")
     p.add_argument("--limit", type=int, help="use at most N training images (and N/4 validation images)")
+    p.add_argument("--holdout", type=int, metavar="N",
+                   help="validate on the last N images of the training split and train on the rest: a split to "
+                        "tune on, so the dataset's validation split stays unseen until the figure you report")
     p.add_argument("--ansatz", help=f"circuit: {', '.join(ANSATZE)} (product: reupload without entanglers); or, "
                                     "for sqdrcnn, a baseline without a circuit, keeping the encoder and head "
                                     "(torch engine only, no noise): "

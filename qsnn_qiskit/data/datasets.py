@@ -221,14 +221,27 @@ def select_classes(data: Split, classes: Sequence[int]) -> Split:
 
 
 def load_dataset(name: str = "default", data_dir: str | None = None, download: bool = False,
-                 classes: Sequence[int] | None = None, limit: int | None = None) -> DataBundle:
+                 classes: Sequence[int] | None = None, limit: int | None = None,
+                 holdout: int | None = None) -> DataBundle:
     """Load a dataset by name, keep ``classes`` (relabelled 0..k-1), and cap the training split at
-    ``limit`` samples (the validation split at ``limit // 4``, at least one per class kept)."""
+    ``limit`` samples (the validation split at ``limit // 4``, at least one per class kept).
+
+    ``holdout``: the last ``holdout`` images of the training split become the validation split and
+    the dataset's own validation split is not loaded into the bundle: a split to tune on, so the
+    reported validation figure is not tuned to the set it is reported on. Applied first, before
+    ``classes`` and ``limit``."""
     name, data_dir = resolve_dataset(name, data_dir)
     spec = DATASETS[name]
     check_classes(classes, len(spec.class_names))
     check_int("limit", limit, 1, optional=True)
+    check_int("holdout", holdout, 1, optional=True)
     train, val = spec.load(data_dir, download)
+    if holdout is not None:
+        if holdout >= len(train):
+            raise ValueError(f"holdout {holdout} must leave training images: dataset {name!r} has "
+                             f"{len(train)} in its training split")
+        train, val = Split(train.images[:-holdout], train.labels[:-holdout]), \
+            Split(train.images[-holdout:], train.labels[-holdout:])
     names = spec.class_names
     if classes is not None:
         train, val = select_classes(train, classes), select_classes(val, classes)

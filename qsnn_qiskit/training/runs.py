@@ -27,7 +27,7 @@ def start_run(settings: TrainSettings, run_dir: str | Path | None = None, comman
     In a process group every rank calls this; rank 0 chooses and creates the directory."""
     settings = settings.resolved()
     data = data or load_dataset(settings.dataset, settings.data_dir, settings.download, settings.classes,
-                                settings.limit)
+                                settings.limit, settings.holdout)
     target = distributed.on_main(lambda: rundir.new_run_path(run_dir or settings.run_dir, settings.model))
     config = model_config(settings, data.n_classes)
     for setting, keyword in MODEL_SETTINGS.items():   # record the model defaults that were used
@@ -54,7 +54,7 @@ def resume_run(run_dir: str | Path, data: DataBundle | None = None) -> Trainer:
     settings = TrainSettings(**config["settings"]).resolved()
     state = load_checkpoint(run_dir / rundir.CHECKPOINT) if (run_dir / rundir.CHECKPOINT).exists() else None
     data = data or load_dataset(settings.dataset, settings.data_dir, settings.download, settings.classes,
-                                settings.limit)
+                                settings.limit, settings.holdout)
     trainer = Trainer.build(settings, data)
     if state is not None:
         try:
@@ -74,12 +74,13 @@ def _remove_stale_checkpoints(run_dir: Path) -> None:
 
 
 def run_dataset(config: dict[str, Any], dataset: str | None = None, data_dir: str | None = None) -> DataBundle:
-    """The data a run was trained on, with its class subset and limit; ``dataset`` (read from
-    ``data_dir``) replaces the run's own dataset, keeping the class subset."""
+    """The data a run was trained on, with its class subset, limit and held-out split; ``dataset``
+    (read from ``data_dir``) replaces the run's own dataset, keeping the class subset (and no
+    held-out split: its own validation split)."""
     settings = config["settings"]
     folder = data_dir if dataset or data_dir else settings["data_dir"]
     return load_dataset(dataset or settings["dataset"], folder, classes=settings["classes"],
-                        limit=settings["limit"])
+                        limit=settings["limit"], holdout=None if dataset else settings.get("holdout"))
 
 
 def load_run(run_dir: str | Path, checkpoint: str | Path | None = None, **engine_overrides: Any

@@ -43,6 +43,8 @@ class TrainSettings:
     ``engine`` None takes ``default_engine()``; ``schedule`` None takes the optimiser's default.
     ``ansatz`` is a circuit (``circuits.ANSATZE``) or, for sqdrcnn, a baseline without one
     (``models.STAND_INS``: classical, none), which runs on the torch engine only and takes no noise.
+    ``holdout`` N: train on the training split but its last N images and validate on those (a
+    split to tune on; the dataset's validation split stays unseen).
     ``entangler`` (ring or chain; None: the ansatz's default) lays out the circuit's two-qubit gates
     (``ansatz_options={"entangler": ...}`` of the model).
     ``pretrained`` (models with a pretrained part: dsqnet) is a run directory of ``--model
@@ -55,6 +57,7 @@ class TrainSettings:
     download: bool = False
     classes: list[int] | None = None
     limit: int | None = None
+    holdout: int | None = None
     ansatz: str | None = None
     qubits: int | None = None
     blocks: int | None = None
@@ -89,8 +92,9 @@ class TrainSettings:
         first any value of the wrong type (by the field's annotation), then bad values."""
         for f in fields(self):   # before anything below reads a value of the wrong type
             _check_type(f.name, getattr(self, f.name), f.type)
-        for name in ("epochs", "batch_size", "qubits", "blocks", "limit"):
-            check_int(_flag(name), getattr(self, name), 1, optional=name in ("qubits", "blocks", "limit"))
+        for name in ("epochs", "batch_size", "qubits", "blocks", "limit", "holdout"):
+            check_int(_flag(name), getattr(self, name), 1,
+                      optional=name in ("qubits", "blocks", "limit", "holdout"))
         for name in ("qubits", "blocks"):
             if (getattr(self, name) or 0) > MAX_CIRCUIT_SIZE:
                 raise ValueError(f"{_flag(name)} must be <= {MAX_CIRCUIT_SIZE}, more than any quantum computer "

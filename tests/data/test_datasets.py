@@ -109,6 +109,16 @@ def test_limit_caps_the_splits() -> None:
     assert len(bundle.train) == 40 and len(bundle.val) == 10
 
 
+def test_holdout_validates_on_the_end_of_the_training_split() -> None:
+    whole = load_dataset("default")
+    tuned = load_dataset("default", holdout=100)
+    assert len(tuned.train) == len(whole.train) - 100 and len(tuned.val) == 100
+    assert torch.equal(tuned.val.images, whole.train.images[-100:])
+    assert torch.equal(tuned.train.labels, whole.train.labels[:-100])
+    with_classes = load_dataset("default", holdout=100, classes=[0, 1])
+    assert set(with_classes.val.labels.tolist()) <= {0, 1} and len(with_classes.val) < 100
+
+
 def test_batch_loader_flips_some_images_and_replays_from_its_generator() -> None:
     images = torch.randint(0, 256, (20, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     split = Split(images, torch.arange(20) % 10)
@@ -144,6 +154,8 @@ def test_missing_torchvision_dataset_says_where_and_how(tmp_path: Path) -> None:
     ({"name": "default", "classes": [1, 1]}, "distinct"),
     ({"name": "default", "classes": [3, 12]}, "0..9"),
     ({"name": "default", "limit": 0}, "limit"),
+    ({"name": "default", "holdout": 0}, "holdout"),
+    ({"name": "default", "holdout": 10 ** 6}, "holdout 1000000 must leave training images"),
 ])
 def test_bad_dataset_arguments(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):

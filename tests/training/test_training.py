@@ -13,9 +13,9 @@ import pytest
 import torch
 from torch import nn
 
-from qsnn_qiskit.data import BatchLoader, Split
+from qsnn_qiskit.data import BatchLoader, Split, load_dataset
 from qsnn_qiskit.training import (OPTIMIZERS, SCHEDULES, TrainSettings, default_engine, evaluate, load_run,
-                                  resume_run, rundir, start_run)
+                                  resume_run, run_dataset, rundir, start_run)
 from qsnn_qiskit.training.checkpoints import capture_rng, load_checkpoint, restore_rng, save_checkpoint
 
 from support import run_metrics
@@ -36,6 +36,7 @@ def _settings(**changes) -> TrainSettings:
     ({"head": "none", "qubits": 2}, "needs at least n_classes=3"), ({"model": "dsqnet", "head": "none"}, "no --head"),
     ({"qubits": 10 ** 6}, "--qubits must be <= 1024"), ({"blocks": 5000}, "--blocks must be <= 1024"),
     ({"entangler": "star"}, "unknown --entangler 'star'; known: ring, chain"),
+    ({"holdout": 0}, "--holdout"), ({"holdout": 10 ** 5}, "holdout 100000 must leave training images"),
     ({"entangler": "chain", "ansatz": "product"}, "--ansatz product has no entanglers"),
     ({"entangler": "chain", "ansatz": "classical"}, "--ansatz classical has no entanglers"),
     ({"entangler": "chain", "model": "spikingmlp"}, "no --entangler"),
@@ -56,6 +57,16 @@ def test_entangler_chain_drops_the_ring_closing_gate(tmp_path: Path, ansatz: str
         counts[entangler] = trainer.model.quantum.ansatz.circuit.count_ops()[gate]
         assert rundir.read_config(run_dir)["model_config"]["ansatz_options"] == {"entangler": entangler}
     assert counts["ring"] - counts["chain"] == 1     # one entangling layer (blocks=1) on 4 qubits: 4 edges or 3
+
+
+def test_holdout_is_recorded_and_reloaded_with_the_run(tmp_path: Path) -> None:
+    """A run with --holdout validates on the end of the training split, and so does its reload."""
+    trainer, run_dir = start_run(_settings(holdout=200, epochs=1), tmp_path / "run")
+    expected = load_dataset("default", classes=TINY["classes"], limit=TINY["limit"], holdout=200)
+    reloaded = run_dataset(rundir.read_config(run_dir))
+    for data in (trainer.data, reloaded):
+        assert torch.equal(data.val.images, expected.val.images) and torch.equal(data.train.labels,
+                                                                                 expected.train.labels)
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
