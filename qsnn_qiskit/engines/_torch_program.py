@@ -66,16 +66,16 @@ class Program:
         d = self.d
         alive = [q for q in range(n) if last[q] is None or last[q] >= 0]
         self._initial = [self._first.get(q, -1) for q in alive]
-        self.cost = d ** len(alive)
         self._steps: list[tuple] = []
+        costs = [d ** len(alive)]               # the initial state, then each step's input
         for s, stage in enumerate(self.stages):
             if stage.kind == "local":
                 pairs = [self._pair.get((s, q), -1) for q in alive]
                 if s > 0 and max(pairs) >= 0:
                     self._steps.append(("local", np.array(pairs)))
-                    self.cost += d ** len(alive)
+                    costs.append(d ** len(alive))
                 continue
-            self.cost += d ** len(alive)
+            costs.append(d ** len(alive))
             position = {q: j for j, q in enumerate(alive)}
             gone = [q for q in alive if last[q] == s]
             keep = kept(len(alive), [position[q] for q in gone], d) if gone else None
@@ -98,10 +98,11 @@ class Program:
         self._last = None
         if density and self._steps and self._steps[-1][0] == "monomial":
             self._obs.read_through(*self._steps.pop()[1:])
-            self.cost -= d ** len(alive)
+            costs.pop()
         elif density and self._steps and self._steps[-1][0] == "local":
             self._last = ThroughLastLayer(observables, alive, self._steps.pop()[1])
-            self.cost -= d ** len(alive)
+            costs.pop()
+        self.cost = sum(costs)
         self._cache: dict[tuple, dict] = {}
 
     def _trace_out_points(self, ops: list[GateOp], observables: list[SparsePauliOp]) -> list[int | None]:
