@@ -179,9 +179,10 @@ def _reading(rows: dict, at_init: list[dict]) -> list[str]:
         "qubit and CNOTs over E. HEA differs from the paper's equation 2 in its rotation layers: the paper "
         "alternates one RZ or one RX per qubit per layer after a capping RZ, ours puts an RZ RX RZ Euler "
         "rotation on every qubit in every layer (3x the weights) and encodes the inputs by one Rot per "
-        "qubit first, which equation 2 leaves unsaid. That is more expressive than the paper's, so it "
-        "cannot explain a lower accuracy by missing capacity; neither paper gives SQNN's or HEA's input "
-        "scaling, and the reference code has neither circuit.",
+        "qubit first, which equation 2 leaves unsaid. Taken literally, equation 2 has no input and two "
+        "idle layers (an RZ cap on |0>, a last RZ layer before a Z measurement, both commuting with Z); "
+        "ours is more expressive, so it cannot explain a lower accuracy by missing capacity. Neither paper "
+        "gives SQNN's or HEA's input scaling, and the reference code has neither circuit.",
     ]
 
 
