@@ -141,7 +141,8 @@ def markdown(r: dict) -> str:
     lines += ["", "## The budget", "",
               "Validation accuracy (%) after epochs 1, 2, 4, 8 and the last of each Table 4 run (each run's "
               "one-cycle schedule spans its own epochs, so a curve's middle is not a shorter run's end).", "",
-              "| variant | trained under | epochs | 1 | 2 | 4 | 8 | last |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+              "| variant | trained under | epochs | 1 | 2 | 4 | 8 | last |",
+              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for v, row in rows.items():
         for p, curve in row["curves"].items():
             cells = [f"{curve[e - 1]:.1f}" if len(curve) >= e else "" for e in (1, 2, 4, 8)]
@@ -186,7 +187,8 @@ def _reading(r: dict) -> list[str]:
              f"{last['4b-18q']['none']:.1f}% (2b-9q's twin at 32 epochs: {last['2b-9q']['none']:.1f}%)."]
     if "longer" in r:
         curve = r["longer"]["curve"]
-        lines.append(f"  With 2b-9q's {r['longer']['epochs']} epochs, 4b-9q under `reference` reaches {curve[-1]:.1f}%.")
+        lines.append(f"  With 2b-9q's {r['longer']['epochs']} epochs, 4b-9q under `reference` reaches "
+                     f"{curve[-1]:.1f}%.")
     return lines
 
 
