@@ -119,19 +119,23 @@ class LocalOperators:
         by_feature: dict[str, list[int]] = {}
         by_kind: dict[str, list[int]] = {}
         constants = []
+        bases: dict[int, np.ndarray] = {}                  # factor -> its fitted (3, d, d) A, B1, B2
         for f, factor in enumerate(factors):
             if not isinstance(factor, _Factor):
                 constants.append(f)
                 continue
             fit = _affine_fit(factor.op.name, self.density)
-            (by_feature.setdefault(fit[0], []) if fit else by_kind.setdefault(factor.op.name, [])).append(f)
+            if fit is None:
+                by_kind.setdefault(factor.op.name, []).append(f)
+            else:
+                by_feature.setdefault(fit[0], []).append(f)
+                bases[f] = fit[1]
         angle_rows, position = [], {}
         self._features: list[tuple[str, np.ndarray, np.ndarray]] = []   # (feature, rows, basis (m, 3, d^2))
         for name, idx in by_feature.items():
             rows = np.arange(len(angle_rows), len(angle_rows) + len(idx))
             angle_rows += [factors[f].op.angles[0] for f in idx]
-            fitted = [_affine_fit(factors[f].op.name, self.density)[1] for f in idx]
-            basis = np.stack([[factors[f].post @ b @ factors[f].pre for b in fit] for f, fit in zip(idx, fitted)])
+            basis = np.stack([[factors[f].post @ b @ factors[f].pre for b in bases[f]] for f in idx])
             basis = basis.reshape(len(idx), 3, d * d)
             self._features.append((name, rows, basis.astype(dtype)))
             position.update({f: len(position) + j for j, f in enumerate(idx)})
@@ -156,15 +160,9 @@ class LocalOperators:
         for p, chain in enumerate(chains):
             self._chain[:len(chain), p] = [position[f] for f in chain]
 
-    def values(self) -> list[np.ndarray]:
-        """The constant operators (fitted bases, folded constants): what programs stacked as one
-        (`tensors` of several) may differ in."""
-        return ([b for _, _, b in self._features] + [a for _, _, pre, post in self._generic for a in (pre, post)]
-                + [self._constants])
-
     def structure(self) -> tuple:
         """How the operators are built and multiplied, for `Program.signature`: stacked programs
-        share it."""
+        share it and may differ only in their constants (fitted bases, folded constants)."""
         return (tuple((name, r.shape) for name, r, _ in self._features),
                 tuple((kind, r.shape) for kind, r, _, _ in self._generic), self._constants.shape,
                 self._chain.tobytes(), self._chain.shape)

@@ -2,6 +2,8 @@
 and matmuls over statevector amplitudes or density-matrix Pauli coefficients."""
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 import torch
 from qiskit.quantum_info import SparsePauliOp
@@ -30,15 +32,14 @@ class Observables:
 
     def _pauli(self, observables: list[SparsePauliOp], position: dict[int, int]) -> None:
         rows: dict[int, int] = {}
-        entries: list[tuple[int, int, complex]] = []
-        for o, op in enumerate(observables):
-            for chars, qubits, coeff in op.to_sparse_list():
-                flat = sum(DIGIT[ch] * 4 ** position[q] for ch, q in zip(chars, qubits))
-                entries.append((rows.setdefault(flat, len(rows)), o, complex(coeff)))
-        w = np.zeros((len(rows), len(observables)), complex)
+        entries: list[tuple[int, int, float]] = []
+        for o, sites, coeff in _pauli_terms(observables, position):
+            flat = sum(digit * 4 ** pos for pos, digit in sites)
+            entries.append((rows.setdefault(flat, len(rows)), o, coeff))
+        w = np.zeros((len(rows), len(observables)))
         for r, o, coeff in entries:
             w[r, o] += coeff
-        self.masks, self.index, self.weights = [0], [np.array(list(rows))], [w.real.copy()]
+        self.masks, self.index, self.weights = [0], [np.array(list(rows))], [w]
 
     def read_through(self, src: np.ndarray, val: np.ndarray | None) -> None:
         """Read the state before a last monomial stage (state'[i] = val[i] state[src[i]]) instead of
@@ -66,6 +67,16 @@ class Observables:
         self.index = [j ^ m for m in self.masks]
 
 
+def _pauli_terms(observables: list[SparsePauliOp], position: dict[int, int]
+                 ) -> Iterator[tuple[int, tuple[tuple[int, int], ...], float]]:
+    """(observable, its term's (position, Pauli digit) sites other than I, by position, real
+    coefficient) for every term of every observable (Hermitian: real coefficients)."""
+    for o, op in enumerate(observables):
+        for chars, qubits, coeff in op.to_sparse_list():
+            sites = sorted((position[q], DIGIT[ch]) for ch, q in zip(chars, qubits) if ch != "I")
+            yield o, tuple(sites), complex(coeff).real
+
+
 def observed(observables: list[SparsePauliOp]) -> set[int]:
     """Qubits some observable acts on with a non-identity Pauli (at least qubit 0)."""
     return {q for op in observables for chars, qubits, _ in op.to_sparse_list()
@@ -91,11 +102,9 @@ class ThroughLastLayer:
     def __init__(self, observables: list[SparsePauliOp], alive: list[int], pairs: np.ndarray) -> None:
         position = {q: j for j, q in enumerate(alive)}
         terms: dict[tuple[tuple[int, ...], tuple[int, ...]], np.ndarray] = {}
-        for o, op in enumerate(observables):
-            for chars, qubits, coeff in op.to_sparse_list():
-                sites = sorted((position[q], DIGIT[ch]) for ch, q in zip(chars, qubits) if ch != "I")
-                key = (tuple(s for s, _ in sites), tuple(p for _, p in sites))
-                terms.setdefault(key, np.zeros(len(observables)))[o] += complex(coeff).real
+        for o, sites, coeff in _pauli_terms(observables, position):
+            key = (tuple(s for s, _ in sites), tuple(p for _, p in sites))
+            terms.setdefault(key, np.zeros(len(observables)))[o] += coeff
         self.groups: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self.identity_needed = False
         for k in sorted({len(s) for s, _ in terms}):
