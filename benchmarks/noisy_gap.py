@@ -19,7 +19,6 @@ RUN_ROOT/../budget/ first: about 30 minutes on one thread.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import json
 import sys
@@ -31,6 +30,7 @@ from qsnn_qiskit import QuantumLayer
 from qsnn_qiskit._atomic import atomic_write_text
 from qsnn_qiskit.analysis.provenance import machine
 from qsnn_qiskit.circuits.noise import noisy_circuit
+from qsnn_qiskit.data import BatchLoader
 from qsnn_qiskit.training import TrainSettings, load_run, resume_run, run_dataset, rundir, start_run
 
 VARIANTS = ("2b-9q", "2b-18q", "4b-9q", "4b-18q")
@@ -44,8 +44,7 @@ OUT = Path(__file__).resolve().parent / "results" / "paper_noisy"
 
 def _curve(run_dir: Path) -> list[float]:
     """Validation accuracy (%) after each epoch of a run."""
-    with open(run_dir / "metrics.csv") as f:
-        return [100 * float(row["val_acc"]) for row in csv.DictReader(f)]
+    return [100 * row["val_acc"] for row in rundir.read_metrics(run_dir)]
 
 
 def _locations_per_qubit(run_dir: Path, preset: str) -> float:
@@ -94,7 +93,7 @@ def _longer(run_root: Path) -> Path:
 
 def measure(run_root: Path, longer: bool) -> dict:
     data = run_dataset(rundir.read_config(run_root / "noisy-2b-9q-none"))
-    images = data.val.images[:IMAGES].unsqueeze(1).to(torch.float32) / 255.0     # as BatchLoader gives them
+    images, _ = next(iter(BatchLoader(data.val, IMAGES)))       # the first IMAGES, as training reads them
     rows = {}
     for variant in VARIANTS:
         noiseless = run_root / f"noisy-{variant}-none"

@@ -24,7 +24,6 @@ with the entangler they chose, validated once. Writes benchmarks/results/pqc_dia
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import json
 import math
@@ -36,6 +35,7 @@ import torch
 from qsnn_qiskit import build_ansatz
 from qsnn_qiskit._atomic import atomic_write_text
 from qsnn_qiskit.analysis.provenance import machine
+from qsnn_qiskit.data import BatchLoader
 from qsnn_qiskit.engines._torch_circuit import NoiseLookup, compile_circuit, light_cone
 from qsnn_qiskit.engines.torch_engine import TorchEngine
 from qsnn_qiskit.training import load_run, run_dataset, rundir
@@ -50,11 +50,10 @@ INIT_DRAWS = 5
 OUT = Path(__file__).resolve().parent / "results" / "pqc_diagnosis"
 
 
-def _last_epoch(run_dir: Path) -> dict[str, float]:
-    with open(run_dir / "metrics.csv") as f:
-        row = list(csv.DictReader(f))[-1]
-    return {"epoch": int(row["epoch"]), "train_acc": 100 * float(row["train_acc"]),
-            "val_acc": 100 * float(row["val_acc"])}
+def _last_epoch(metrics: list[dict[str, float]]) -> dict[str, float]:
+    """The last row of a run's metrics (`rundir.read_metrics`): epoch, training and validation accuracy (%)."""
+    row = metrics[-1]
+    return {"epoch": row["epoch"], "train_acc": 100 * row["train_acc"], "val_acc": 100 * row["val_acc"]}
 
 
 def _cone_widths(ansatz) -> list[int]:
@@ -112,12 +111,11 @@ def _entangler_runs(runs: list[Path]) -> list[dict]:
     """The last epoch and the best validation accuracy of SQNN runs trained with --holdout, per entangler."""
     out = []
     for run_dir in runs:
-        config = rundir.read_config(run_dir)
-        with open(run_dir / "metrics.csv") as f:
-            curve = [100 * float(row["val_acc"]) for row in csv.DictReader(f)]
+        config, metrics = rundir.read_config(run_dir), rundir.read_metrics(run_dir)
         out.append({"run": str(run_dir), "entangler": (config["model_config"]["ansatz_options"] or {}).get(
-            "entangler", "ring"), "holdout": config["settings"]["holdout"], "epochs": len(curve),
-            "planned_epochs": config["settings"]["epochs"], **_last_epoch(run_dir), "best_val_acc": max(curve)})
+            "entangler", "ring"), "holdout": config["settings"]["holdout"], "epochs": len(metrics),
+            "planned_epochs": config["settings"]["epochs"], **_last_epoch(metrics),
+            "best_val_acc": 100 * max(row["val_acc"] for row in metrics)})
     return out
 
 
@@ -128,19 +126,19 @@ def _chosen_run(run_dir: Path | None) -> dict | None:
     config = rundir.read_config(run_dir)
     return {"run": str(run_dir), "entangler": (config["model_config"]["ansatz_options"] or {}).get("entangler", "ring"),
             "planned_epochs": config["settings"]["epochs"], "holdout": config["settings"]["holdout"],
-            **_last_epoch(run_dir)}
+            **_last_epoch(rundir.read_metrics(run_dir))}
 
 
 def measure(run_root: Path, entangler_runs: list[Path], chosen: Path | None) -> dict:
     data = run_dataset(rundir.read_config(run_root / RUNS["data re-upload"]))
-    images = data.val.images[:IMAGES].unsqueeze(1).to(torch.float32) / 255.0     # as BatchLoader gives them
+    images, _ = next(iter(BatchLoader(data.val, IMAGES)))       # the first IMAGES, as training reads them
     rows = {}
     for name, key in RUNS.items():
         model, _ = load_run(run_root / key)
         ansatz = model.quantum.ansatz
         print(f"{name}: measuring", flush=True)
         rows[name] = {"run": key, "features": ansatz.n_inputs, "weights": ansatz.n_weights,
-                      "cone_widths": _cone_widths(ansatz), **_last_epoch(run_root / key),
+                      "cone_widths": _cone_widths(ansatz), **_last_epoch(rundir.read_metrics(run_root / key)),
                       **_outputs(run_root / key, images), "grad_var_init": _gradient_variance(ansatz),
                       "paper": PAPER[name]}
     at_init = [_at_init(*case) for case in AT_INIT]
