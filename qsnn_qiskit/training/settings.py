@@ -107,7 +107,7 @@ class TrainSettings:
                                  f"got {value!r}")
         for name, known in (("model", MODELS), ("optimizer", OPTIMIZERS), ("schedule", SCHEDULES),
                             ("init", INIT_SCHEMES), ("engine", ENGINES),
-                            ("ansatz", ansatz_choices(self.model)),
+                            ("ansatz", ansatz_choices(self.model)), ("entangler", ENTANGLERS),
                             ("device", ("cpu", "cuda"))):
             value = getattr(self, name)
             if value is not None and value not in known:
@@ -143,11 +143,9 @@ class TrainSettings:
                                  f"training needs a circuit ansatz: {circuits}")
 
     def _validate_entangler(self) -> None:
-        """``entangler`` names a layout, for a model and ansatz that take one."""
+        """``entangler`` (a known layout: checked with the other names) is for a model and ansatz that take one."""
         if self.entangler is None:
             return
-        if self.entangler not in ENTANGLERS:
-            raise ValueError(f"unknown --entangler {self.entangler!r}; known: {', '.join(ENTANGLERS)}")
         if "ansatz_options" not in _model_keywords(self.model):
             raise ValueError(f"model {self.model!r} has no circuit, so no --entangler option")
         ansatz = self.ansatz or inspect.signature(MODELS[self.model]).parameters["ansatz"].default
