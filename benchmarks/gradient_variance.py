@@ -122,7 +122,7 @@ def _train_one(head: str, data: DataBundle, args: argparse.Namespace) -> dict[st
     model = SQDRCNN(n_qubits=args.qubits, blocks=args.blocks, n_classes=data.n_classes, init=args.init,
                     seed=args.seed, head=head)
     optimizer = OPTIMIZERS[args.optimizer](model.parameters(), args.lr, args.weight_decay)
-    train = BatchLoader(data.train, args.batch_size, shuffle=True, flip=True,
+    train = BatchLoader(data.train, args.batch_size, shuffle=True, augment="flip",
                         generator=torch.Generator().manual_seed(args.seed))
     val = BatchLoader(data.val, 256)
     scheduler = SCHEDULES[args.schedule](optimizer, args.lr, len(train), args.epochs)

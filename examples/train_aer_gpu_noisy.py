@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     """
     seed_everything(args.seed)
     data = load_dataset(args.dataset, args.data_dir, classes=args.classes, limit=args.limit)
-    train = BatchLoader(data.train, args.batch_size, shuffle=True, flip=True,
+    train = BatchLoader(data.train, args.batch_size, shuffle=True, augment="flip",
                         generator=torch.Generator().manual_seed(args.seed))
     val = BatchLoader(data.val, 64)
     model = _model(args, data.n_classes, "aer", device=args.device, shots=args.shots)

@@ -10,6 +10,7 @@ from ..circuits.builders import ENTANGLERS
 from ..circuits.init import INIT_SCHEMES
 from ..circuits.noise import NoiseSpec
 from ..data import DATASETS
+from ..data.loaders import AUGMENTATIONS, MAX_SHIFT
 from ..models import MODELS, STAND_INS, count_trainable
 from ..training import (OPTIMIZERS, SCHEDULES, TrainSettings, default_engine, distributed, resume_run, rundir,
                         start_run)
@@ -64,6 +65,9 @@ def register(p: argparse.ArgumentParser) -> None:
                                     + " (default: the model's, reupload)")
     p.add_argument("--qubits", type=int, help="number of qubits (default: the model's, 9)")
     p.add_argument("--blocks", type=int, help="re-upload blocks / layers (default: the model's, 2)")
+    p.add_argument("--timesteps", type=int, metavar="T",
+                   help="time steps T of the spiking encoder (default: the model's, 10, the paper's); the last "
+                        "IF layer's rate has T + 1 levels, and a step costs about T times one image")
     p.add_argument("--epochs", type=int, help=f"training epochs (default {d.epochs})")
     p.add_argument("--batch-size", type=int, help=f"images per batch, over all processes under torchrun (default {d.batch_size})")
     p.add_argument("--lr", type=float, help=f"learning rate (peak rate for onecycle; default {d.lr})")
@@ -71,6 +75,9 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--optimizer", help=f"{', '.join(OPTIMIZERS)} (default {d.optimizer}, betas 0.9/0.999)")
     p.add_argument("--schedule", help=f"learning-rate schedule, stepped per batch: {', '.join(SCHEDULES)} "
                                       "(default constant; restarts for sgdr)")
+    p.add_argument("--augment", help=f"what changes each training batch: {', '.join(AUGMENTATIONS)} (default "
+                                     f"{d.augment}, the reference's: each image mirrored left-right with "
+                                     f"probability 1/2; shift: translated by up to {MAX_SHIFT} pixels each way)")
     p.add_argument("--init", help=f"circuit weight initialisation: {', '.join(INIT_SCHEMES)} (default: the "
                                   "model's, normal_2pi; the baselines classical and none have no circuit weights "
                                   "and ignore it)")

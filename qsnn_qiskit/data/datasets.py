@@ -1,8 +1,8 @@
-"""Datasets for training: the embedded default, torchvision MNIST / Fashion-MNIST / KMNIST, local
-IDX folders; class subsets with label remapping.
+"""Datasets for training: the embedded default, scikit-learn's 8x8 digits, torchvision MNIST /
+Fashion-MNIST / KMNIST, local IDX folders; class subsets with label remapping.
 
-Every dataset is held as uint8 images (N, 28, 28) and int64 labels (N,); `loaders.BatchLoader`
-turns a split into float batches (batch, 1, 28, 28) in [0, 1].
+Every dataset is held as uint8 images (N, H, W) (28 x 28, or 8 x 8 for digits) and int64 labels
+(N,); `loaders.BatchLoader` turns a split into float batches (batch, 1, H, W) in [0, 1].
 """
 from __future__ import annotations
 
@@ -142,6 +142,16 @@ def load_default() -> tuple[Split, Split]:
     return split_80_20(data)
 
 
+def load_digits() -> tuple[Split, Split]:
+    """scikit-learn's 1,797 handwritten digits (8 x 8, 17 grey levels, shipped inside scikit-learn),
+    grey levels 0..16 scaled to 0..255, split 80/20 (1,438 training, 359 validation)."""
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    digits = sklearn_digits()
+    images = np.rint(digits.images * (255 / 16)).astype(np.uint8)
+    return split_80_20(Split(torch.from_numpy(images), torch.from_numpy(digits.target.astype(np.int64))))
+
+
 def _torchvision(cls_name: str, folder: str) -> Callable[[str | None, bool], tuple[Split, Split]]:
     def load(data_dir: str | None, download: bool) -> tuple[Split, Split]:
         import torchvision.datasets as tvd
@@ -182,6 +192,7 @@ def _idx(data_dir: str | None, download: bool) -> tuple[Split, Split]:
 #: name -> dataset. ``idx:PATH`` is also accepted and means ``idx`` with data_dir PATH.
 DATASETS: dict[str, DatasetSpec] = {
     "default": DatasetSpec(lambda data_dir, download: load_default(), MNIST_CLASSES),
+    "digits": DatasetSpec(lambda data_dir, download: load_digits(), MNIST_CLASSES),
     "mnist": DatasetSpec(_torchvision("MNIST", "MNIST"), MNIST_CLASSES),
     "fashion-mnist": DatasetSpec(_torchvision("FashionMNIST", "FashionMNIST"), FASHION_CLASSES),
     "kmnist": DatasetSpec(_torchvision("KMNIST", "KMNIST"), KMNIST_CLASSES),

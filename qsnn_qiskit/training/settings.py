@@ -19,6 +19,7 @@ from ..circuits.builders import ENTANGLERS
 from ..circuits.init import INIT_SCHEMES
 from ..circuits.noise import NoiseSpec
 from ..data.datasets import check_classes, resolve_dataset
+from ..data.loaders import AUGMENTATIONS
 from ..engines import ENGINES
 from ..models import MODELS, STAND_INS, ansatz_choices
 from ..models.standins import STAND_IN_ENGINE
@@ -31,8 +32,8 @@ def default_engine() -> str:
 
 
 #: settings that are arguments of the model, and the model keyword each one fills.
-MODEL_SETTINGS = {"ansatz": "ansatz", "qubits": "n_qubits", "blocks": "blocks", "init": "init",
-                  "head": "head", "engine": "engine"}
+MODEL_SETTINGS = {"ansatz": "ansatz", "qubits": "n_qubits", "blocks": "blocks", "timesteps": "T",
+                  "init": "init", "head": "head", "engine": "engine"}
 
 
 @dataclass
@@ -47,6 +48,11 @@ class TrainSettings:
     split to tune on; the dataset's validation split stays unseen).
     ``entangler`` (ring or chain; None: the ansatz's default) lays out the circuit's two-qubit gates
     (``ansatz_options={"entangler": ...}`` of the model).
+    ``timesteps`` (None: the model's, the paper's T = 10) is the spiking encoder's number of time
+    steps T; the last IF layer's rate then has T + 1 levels.
+    ``augment`` changes each training batch (``data.AUGMENTATIONS``): ``flip``, the reference's
+    left-right mirror with probability 1/2 (the default); ``shift``, a translation by up to 2
+    pixels; ``flip+shift``; ``none``.
     ``pretrained`` (models with a pretrained part: dsqnet) is a run directory of ``--model
     spikingmlp`` or a ``SpikingMLP.save`` file, loaded into the new model before its first epoch.
     """
@@ -61,11 +67,13 @@ class TrainSettings:
     ansatz: str | None = None
     qubits: int | None = None
     blocks: int | None = None
+    timesteps: int | None = None
     epochs: int = 10
     batch_size: int = 16
     lr: float = 1e-3
     weight_decay: float = 1e-3
     optimizer: str = "adam"
+    augment: str = "flip"
     schedule: str | None = None
     init: str | None = None
     head: str | None = None
@@ -95,6 +103,7 @@ class TrainSettings:
         for name in ("epochs", "batch_size", "qubits", "blocks", "limit", "holdout"):
             check_int(_flag(name), getattr(self, name), 1,
                       optional=name in ("qubits", "blocks", "limit", "holdout"))
+        check_int(_flag("timesteps"), self.timesteps, 1, MAX_TIMESTEPS, optional=True)
         for name in ("qubits", "blocks"):
             if (getattr(self, name) or 0) > MAX_CIRCUIT_SIZE:
                 raise ValueError(f"{_flag(name)} must be <= {MAX_CIRCUIT_SIZE}, more than any quantum computer "
@@ -106,7 +115,7 @@ class TrainSettings:
                 raise ValueError(f"{_flag(name)} must be a finite number {'> 0' if name == 'lr' else '>= 0'}; "
                                  f"got {value!r}")
         for name, known in (("model", MODELS), ("optimizer", OPTIMIZERS), ("schedule", SCHEDULES),
-                            ("init", INIT_SCHEMES), ("engine", ENGINES),
+                            ("init", INIT_SCHEMES), ("engine", ENGINES), ("augment", AUGMENTATIONS),
                             ("ansatz", ansatz_choices(self.model)), ("entangler", ENTANGLERS),
                             ("device", ("cpu", "cuda"))):
             value = getattr(self, name)
@@ -181,6 +190,8 @@ def _takes_engine_options(name: str) -> bool:
 #: The largest ``qubits`` or ``blocks`` a run takes: a bound against typing errors, not a promise
 #: that a circuit this large fits in memory.
 MAX_CIRCUIT_SIZE = 1024
+#: The largest ``timesteps``: the encoder holds (T * batch, ...) activations at once.
+MAX_TIMESTEPS = 1000
 
 #: Annotation (as a string) of a TrainSettings field -> the Python types it takes, and in words.
 _FIELD_TYPES: dict[str, tuple[tuple[type, ...], str]] = {

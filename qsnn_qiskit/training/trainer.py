@@ -78,7 +78,8 @@ class Trainer:
         model = model.to(device)
         optimizer = OPTIMIZERS[settings.optimizer](model.parameters(), settings.lr, settings.weight_decay)
         generator = torch.Generator().manual_seed(settings.seed)
-        train_loader = BatchLoader(data.train, settings.batch_size, shuffle=True, flip=True, generator=generator)
+        train_loader = BatchLoader(data.train, settings.batch_size, shuffle=True, augment=settings.augment,
+                                   generator=generator)
         val_loader = BatchLoader(data.val, max(settings.batch_size, 64))
         scheduler = SCHEDULES[settings.schedule](optimizer, settings.lr, len(train_loader), settings.epochs)
         net = _data_parallel(model, device) if sharded else model

@@ -122,7 +122,7 @@ def test_holdout_validates_on_the_end_of_the_training_split() -> None:
 def test_batch_loader_flips_some_images_and_replays_from_its_generator() -> None:
     images = torch.randint(0, 256, (20, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     split = Split(images, torch.arange(20) % 10)
-    runs = [list(BatchLoader(split, 8, shuffle=True, flip=True, generator=torch.Generator().manual_seed(3)))
+    runs = [list(BatchLoader(split, 8, shuffle=True, augment="flip", generator=torch.Generator().manual_seed(3)))
             for _ in range(2)]
     for (xa, ya), (xb, yb) in zip(*runs):
         assert torch.equal(xa, xb) and torch.equal(ya, yb)
@@ -139,6 +139,36 @@ def test_batch_loader_flips_some_images_and_replays_from_its_generator() -> None
     assert 0 < flipped < 20
     plain = torch.cat([x for x, _ in BatchLoader(split, 7)])
     assert torch.equal(plain[:, 0], images.float() / 255)
+
+
+def test_batch_loader_shifts_each_image_within_two_pixels_and_replays() -> None:
+    images = torch.randint(1, 256, (12, 10, 10), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    split = Split(images, torch.arange(12))
+    runs = [torch.cat([x for x, _ in BatchLoader(split, 5, augment="shift", generator=torch.Generator().manual_seed(4))])
+            for _ in range(2)]
+    assert torch.equal(runs[0], runs[1])
+    moved = 0
+    for image, source in zip(runs[0][:, 0], images.float() / 255):
+        padded = torch.nn.functional.pad(source, (2, 2, 2, 2))
+        offsets = [(dy, dx) for dy in range(5) for dx in range(5)
+                   if torch.equal(image, padded[dy:dy + 10, dx:dx + 10])]
+        assert len(offsets) == 1   # the nonzero source pins the translation down
+        moved += offsets[0] != (2, 2)
+    assert moved >= 6
+
+
+def test_digits_is_scikit_learns_8x8_set_split_80_20() -> None:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    data = load_dataset("digits")
+    assert data.train.images.shape[1:] == (8, 8) and (len(data.train), len(data.val)) == (1438, 359)
+    both = torch.cat([data.train.images, data.val.images]).double() * 16 / 255
+    labels = torch.cat([data.train.labels, data.val.labels])
+    ours = sorted((int(y), tuple(x.round().flatten().tolist())) for x, y in zip(both, labels))
+    theirs = sorted((int(y), tuple(x.flatten().tolist())) for x, y in zip(digits.images, digits.target))
+    assert ours == theirs
+    assert set(data.val.labels.tolist()) == set(range(10))
 
 
 def test_missing_torchvision_dataset_says_where_and_how(tmp_path: Path) -> None:

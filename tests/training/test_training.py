@@ -40,6 +40,8 @@ def _settings(**changes) -> TrainSettings:
     ({"entangler": "chain", "ansatz": "product"}, "--ansatz product has no entanglers"),
     ({"entangler": "chain", "ansatz": "classical"}, "--ansatz classical has no entanglers"),
     ({"entangler": "chain", "model": "spikingmlp"}, "no --entangler"),
+    ({"timesteps": 0}, "--timesteps must be an integer in 1..1000"), ({"timesteps": 5000}, "--timesteps"),
+    ({"augment": "rotate"}, "unknown --augment 'rotate'; known: none, flip, shift, flip[+]shift"),
 ])
 def test_bad_settings_are_refused_before_any_work(tmp_path: Path, changes: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
@@ -57,6 +59,18 @@ def test_entangler_chain_drops_the_ring_closing_gate(tmp_path: Path, ansatz: str
         counts[entangler] = trainer.model.quantum.ansatz.circuit.count_ops()[gate]
         assert rundir.read_config(run_dir)["model_config"]["ansatz_options"] == {"entangler": entangler}
     assert counts["ring"] - counts["chain"] == 1     # one entangling layer (blocks=1) on 4 qubits: 4 edges or 3
+
+
+def test_timesteps_and_augment_reach_the_encoder_and_the_loader_and_come_back_on_resume(tmp_path: Path) -> None:
+    """--timesteps is the encoder's T (rates in multiples of 1/T) and --augment the training loader's;
+    a resumed run keeps both."""
+    trainer, run_dir = start_run(_settings(timesteps=4, augment="shift", epochs=1), tmp_path / "run")
+    assert trainer.model.encoder.T == 4 and trainer.train_loader.augment == "shift"
+    rates = trainer.model.encoder(next(iter(trainer.val_loader))[0])
+    assert torch.equal(rates * 4, torch.round(rates * 4))
+    assert rundir.read_config(run_dir)["model_config"]["T"] == 4
+    resumed = resume_run(run_dir)
+    assert resumed.model.encoder.T == 4 and resumed.train_loader.augment == "shift"
 
 
 def test_holdout_is_recorded_and_reloaded_with_the_run(tmp_path: Path) -> None:
