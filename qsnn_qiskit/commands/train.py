@@ -66,7 +66,7 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--qubits", type=int, help="number of qubits (default: the model's, 9)")
     p.add_argument("--blocks", type=int, help="re-upload blocks / layers (default: the model's, 2)")
     p.add_argument("--timesteps", type=int, metavar="T",
-                   help="time steps T of the spiking encoder (default: the model's, 10, the paper's); the last "
+                   help="time steps T of the spiking layers (default: the model's, 10, the paper's); the last "
                         "IF layer's rate has T + 1 levels, and a step costs about T times one image")
     p.add_argument("--epochs", type=int, help=f"training epochs (default {d.epochs})")
     p.add_argument("--batch-size", type=int, help=f"images per batch, over all processes under torchrun (default {d.batch_size})")

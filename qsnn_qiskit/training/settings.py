@@ -50,7 +50,7 @@ class TrainSettings:
     (``ansatz_options={"entangler": ...}`` of the model).
     ``timesteps`` (None: the model's, the paper's T = 10) is the spiking encoder's number of time
     steps T; the last IF layer's rate then has T + 1 levels.
-    ``augment`` changes each training batch (``data.AUGMENTATIONS``): ``flip``, the reference's
+    ``augment`` changes each training batch (``data.loaders.AUGMENTATIONS``): ``flip``, the reference's
     left-right mirror with probability 1/2 (the default); ``shift``, a translation by up to 2
     pixels; ``flip+shift``; ``none``.
     ``pretrained`` (models with a pretrained part: dsqnet) is a run directory of ``--model
