@@ -202,7 +202,7 @@ def report(root: Path, command: str) -> dict[str, Any]:
             accs = [r["val_acc"] for r in rs]
             summary[f"{model}-{variant}"] = accs
             md.append(f"| {model} | {variant} | {len(rs)} | {', '.join(f'{a:.2f}' for a in accs) or '-'} | "
-                      f"{_spread(accs)} | {_spread([r['train_acc'] for r in rs]).split(' ')[0] if rs else '-'} | "
+                      f"{_spread(accs)} | {_mean_text([r['train_acc'] for r in rs])} | "
                       f"{(max(r['minutes'] for r in rs) if rs else 0):.1f} | {PAPER[model]} | {GOALS[model]} |")
     md += ["", "## Second data set: scikit-learn's 8x8 digits (1,438 training / 359 validation, split 80/20)", "",
            f"Same recipe, {DIGITS_EPOCHS} epochs.", "",
@@ -213,7 +213,7 @@ def report(root: Path, command: str) -> dict[str, Any]:
         accs = [r["val_acc"] for r in rs]
         summary[f"digits-{variant}"] = accs
         md.append(f"| {variant} | {len(rs)} | {', '.join(f'{a:.2f}' for a in accs) or '-'} | {_spread(accs)} | "
-                  f"{_spread([r['train_acc'] for r in rs]).split(' ')[0] if rs else '-'} |")
+                  f"{_mean_text([r['train_acc'] for r in rs])} |")
     md += ["", "## What it shows", "", *_findings(by_name, summary)]
     payload = {"command": command, "machine": machine(1), "base": BASE, "variants": VARIANTS, "chosen": CHOSEN,
                "seeds": SEEDS, "paper": PAPER, "goals": GOALS, "summary": summary, "runs": results}
@@ -225,6 +225,10 @@ def report(root: Path, command: str) -> dict[str, Any]:
 
 def _mean(values: list[float]) -> float | None:
     return statistics.mean(values) if values else None
+
+
+def _mean_text(values: list[float]) -> str:
+    return f"{statistics.mean(values):.2f}" if values else "-"
 
 
 def _findings(by_name: dict[str, dict[str, Any]], summary: dict[str, list[float]]) -> list[str]:
