@@ -35,7 +35,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from qsnn_qiskit._atomic import atomic_write_text
 from qsnn_qiskit.analysis.provenance import machine
@@ -72,6 +72,7 @@ class PlannedRun:
     name: str
     stage: str
     variant: str
+    model: str
     settings: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -81,16 +82,16 @@ class PlannedRun:
 
 def plan() -> list[PlannedRun]:
     """Every run of the study, stage by stage."""
-    runs = [PlannedRun(f"2b-9q-{v}", "tune", v, {**BASE, "dataset": MNIST, "holdout": 1000, **VARIANTS[v]})
+    runs = [PlannedRun(f"2b-9q-{v}", "tune", v, "2b-9q", {**BASE, "dataset": MNIST, "holdout": 1000, **VARIANTS[v]})
             for v in VARIANTS]
     for variant in DIGITS_VARIANTS:
-        runs += [PlannedRun(f"digits-{variant}-s{seed}", "digits", variant,
+        runs += [PlannedRun(f"digits-{variant}-s{seed}", "digits", variant, "2b-9q",
                             {**BASE, "dataset": "digits", "epochs": DIGITS_EPOCHS, **VARIANTS[variant], "seed": seed})
                  for seed in SEEDS]
     # the chosen recipe with every seed (the headline); the paper's flip with the first, the Tables 2-3 runs
     for variant, seeds in ((CHOSEN, SEEDS), ("flip", SEEDS[:1])):
         for model in BLOCKS:
-            runs += [PlannedRun(f"final-{model}-{variant}-s{seed}", "final", variant,
+            runs += [PlannedRun(f"final-{model}-{variant}-s{seed}", "final", variant, model,
                                 {**BASE, "dataset": MNIST, "blocks": BLOCKS[model], **VARIANTS[variant], "seed": seed})
                      for seed in seeds]
     return runs
@@ -100,18 +101,20 @@ def _flags(settings: dict[str, Any]) -> list[str]:
     return [a for k, v in settings.items() for a in (f"--{k.replace('_', '-')}", str(v))]
 
 
-def _state(run: PlannedRun, root: Path) -> str:
-    """``new``, ``partial`` or ``done``; ValueError if the directory holds a run of other settings."""
+def _state(run: PlannedRun, root: Path) -> tuple[str, list[dict[str, float]]]:
+    """(``new``, ``partial`` or ``done``; the run's metrics rows so far); ValueError if the directory
+    holds a run of other settings."""
     path = root / run.name
     if not (path / "config.json").exists():
-        return "new"
+        return "new", []
     recorded = {**asdict(TrainSettings()), **rundir.read_config(path)["settings"]}   # older runs: defaults
     recorded["dataset"] = _dataset(recorded["dataset"], recorded.get("data_dir"))
     wrong = {k: (v, recorded.get(k)) for k, v in run.settings.items()
              if recorded.get(k) != (_dataset(v, None) if k == "dataset" else v)}
     if wrong:
         raise ValueError(f"{path} holds a run of other settings than planned (planned, recorded): {wrong}")
-    return "done" if len(rundir.read_metrics(path)) >= run.settings["epochs"] else "partial"
+    metrics = rundir.read_metrics(path)
+    return ("done" if len(metrics) >= run.settings["epochs"] else "partial"), metrics
 
 
 def _dataset(name: str, data_dir: str | None) -> tuple[str, str | None]:
@@ -131,35 +134,42 @@ def _command(run: PlannedRun, root: Path, state: str) -> list[str]:
 def run_study(root: Path, stages: list[str], jobs: int) -> None:
     """Start, resume or skip every planned run of ``stages``, at most ``jobs`` at once."""
     root.mkdir(parents=True, exist_ok=True)
-    todo = [(r, s) for r in plan() if r.stage in stages for s in [_state(r, root)] if s != "done"]
+    todo = [(r, s) for r in plan() if r.stage in stages for s in [_state(r, root)[0]] if s != "done"]
     print(f"{len(todo)} runs to start or resume under {root}", flush=True)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    running: list[tuple[PlannedRun, subprocess.Popen]] = []
+    running: list[tuple[PlannedRun, subprocess.Popen, IO[str]]] = []
     while todo or running:
         while todo and len(running) < jobs:
             run, state = todo.pop(0)
             print(f"{'resume' if state == 'partial' else 'start'} {run.name}", flush=True)
             log = open(root / f"{run.name}.log", "a")
             running.append((run, subprocess.Popen(_command(run, root, state), cwd=ROOT, env=env, stdout=log,
-                                                  stderr=subprocess.STDOUT)))
+                                                  stderr=subprocess.STDOUT), log))
         time.sleep(5)
-        for run, proc in list(running):
+        for run, proc, log in list(running):
             if proc.poll() is not None:
-                running.remove((run, proc))
+                running.remove((run, proc, log))
+                log.close()
                 print(f"{run.name}: exit {proc.returncode}", flush=True)
                 if proc.returncode:
                     raise SystemExit(f"{run.name} failed; see {root / (run.name + '.log')}")
 
 
 def _result(run: PlannedRun, root: Path) -> dict[str, Any] | None:
-    if _state(run, root) != "done":
+    state, metrics = _state(run, root)
+    if state != "done":
         return None
-    metrics = rundir.read_metrics(root / run.name)[:run.settings["epochs"]]
+    metrics = metrics[:run.settings["epochs"]]
     last = metrics[-1]
-    return {"name": run.name, "stage": run.stage, "variant": run.variant, "seed": run.seed,
+    return {"name": run.name, "stage": run.stage, "variant": run.variant, "model": run.model, "seed": run.seed,
             "settings": run.settings, "val_acc": 100 * last["val_acc"], "train_acc": 100 * last["train_acc"],
             "minutes": sum(m["seconds"] for m in metrics) / 60,
             "curve": [round(100 * m["val_acc"], 2) for m in metrics]}
+
+
+def _select(results: list[dict[str, Any]], stage: str, variant: str, model: str = "2b-9q") -> list[dict[str, Any]]:
+    """The finished runs of one stage, variant and model, in the plan's (seed) order."""
+    return [r for r in results if (r["stage"], r["variant"], r["model"]) == (stage, variant, model)]
 
 
 def _spread(values: list[float]) -> str:
@@ -171,7 +181,6 @@ def _spread(values: list[float]) -> str:
 def report(root: Path, command: str) -> dict[str, Any]:
     """Write OUT.{md,json} from the finished runs under ``root``; returns what was written."""
     results = [r for r in (_result(run, root) for run in plan()) if r is not None]
-    by_name = {r["name"]: r for r in results}
     md = ["# Accuracy beyond the paper: a recipe tuned on held-out images, reported once", "",
           f"Command: `{command}` ({datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')}).",
           "", f"Machine: {_machine_line()}", "",
@@ -184,7 +193,7 @@ def report(root: Path, command: str) -> dict[str, Any]:
           f"seed {SEEDS[0]}. Images 8000..9999 are not used here.", "",
           "| variant | settings changed | held-out acc | training acc | minutes |", "| --- | --- | ---: | ---: | ---: |"]
     for v, changes in VARIANTS.items():
-        r = by_name.get(f"2b-9q-{v}")
+        r = next(iter(_select(results, "tune", v)), None)
         md.append(f"| {v} | {', '.join(f'{k}={x}' for k, x in changes.items())} | "
                   + (f"{r['val_acc']:.2f} | {r['train_acc']:.2f} | {r['minutes']:.1f} |" if r else "not run yet | | |"))
     md += ["", f"Chosen: **{CHOSEN}**.", "",
@@ -198,7 +207,7 @@ def report(root: Path, command: str) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for model in BLOCKS:
         for variant in ("flip", CHOSEN):
-            rs = [by_name[n] for n in (f"final-{model}-{variant}-s{s}" for s in SEEDS) if n in by_name]
+            rs = _select(results, "final", variant, model)
             accs = [r["val_acc"] for r in rs]
             summary[f"{model}-{variant}"] = accs
             md.append(f"| {model} | {variant} | {len(rs)} | {', '.join(f'{a:.2f}' for a in accs) or '-'} | "
@@ -209,12 +218,12 @@ def report(root: Path, command: str) -> dict[str, Any]:
            "| recipe | seeds done | validation acc per seed | mean +- sd | training acc (mean) |",
            "| --- | ---: | --- | ---: | ---: |"]
     for variant in DIGITS_VARIANTS:
-        rs = [by_name[n] for n in (f"digits-{variant}-s{s}" for s in SEEDS) if n in by_name]
+        rs = _select(results, "digits", variant)
         accs = [r["val_acc"] for r in rs]
         summary[f"digits-{variant}"] = accs
         md.append(f"| {variant} | {len(rs)} | {', '.join(f'{a:.2f}' for a in accs) or '-'} | {_spread(accs)} | "
                   f"{_mean_text([r['train_acc'] for r in rs])} |")
-    md += ["", "## What it shows", "", *_findings(by_name, summary)]
+    md += ["", "## What it shows", "", *_findings(results, summary)]
     payload = {"command": command, "machine": machine(1), "base": BASE, "variants": VARIANTS, "chosen": CHOSEN,
                "seeds": SEEDS, "paper": PAPER, "goals": GOALS, "summary": summary, "runs": results}
     OUT.parent.mkdir(parents=True, exist_ok=True)
@@ -228,12 +237,14 @@ def _mean(values: list[float]) -> float | None:
 
 
 def _mean_text(values: list[float]) -> str:
-    return f"{statistics.mean(values):.2f}" if values else "-"
+    mean = _mean(values)
+    return "-" if mean is None else f"{mean:.2f}"
 
 
-def _findings(by_name: dict[str, dict[str, Any]], summary: dict[str, list[float]]) -> list[str]:
+def _findings(results: list[dict[str, Any]], summary: dict[str, list[float]]) -> list[str]:
     """The report's conclusions, each from the numbers above it (a bullet is left out until its runs are done)."""
-    held = {v: by_name[f"2b-9q-{v}"]["val_acc"] for v in VARIANTS if f"2b-9q-{v}" in by_name}
+    tuned = {r["variant"]: r for r in results if r["stage"] == "tune"}
+    held = {v: r["val_acc"] for v, r in tuned.items()}
     lines = []
     if {"flip", "none"} <= held.keys():
         lines.append(
@@ -245,7 +256,7 @@ def _findings(by_name: dict[str, dict[str, Any]], summary: dict[str, list[float]
     if {"none", CHOSEN} <= held.keys() and CHOSEN != "none":
         lines.append(f"- On top of that, {CHOSEN} scores {held[CHOSEN]:.2f}% ({held[CHOSEN] - held['none']:+.2f}; "
                      "one seed on 1,000 images carries about 0.9 points of standard error), at "
-                     f"{by_name[f'2b-9q-{CHOSEN}']['minutes'] / by_name['2b-9q-none']['minutes']:.1f}x the time: "
+                     f"{tuned[CHOSEN]['minutes'] / tuned['none']['minutes']:.1f}x the time: "
                      "the best held-out figure, so the one chosen.")
     digits = {v: _mean(summary.get(f"digits-{v}", [])) for v in DIGITS_VARIANTS}
     if digits.get("flip") is not None and digits.get("none") is not None:

@@ -38,7 +38,7 @@ def test_plan_tunes_on_held_out_images_and_reports_seeds_of_the_chosen_recipe(st
 
 def test_run_starts_what_is_missing_skips_what_is_done_and_refuses_other_settings(study, tmp_path, capsys,
                                                                                    monkeypatch):
-    tiny = [study.PlannedRun(f"tiny-{a}", "tune", a, {**TINY, "augment": a}) for a in ("flip", "shift")]
+    tiny = [study.PlannedRun(f"tiny-{a}", "tune", a, "2b-9q", {**TINY, "augment": a}) for a in ("flip", "shift")]
     monkeypatch.setattr(study, "plan", lambda: tiny)
     root = tmp_path / "runs"
     study.run_study(root, ["tune"], jobs=2)
