@@ -17,6 +17,7 @@ from torch.nn import functional as F
 
 from ..circuits.noise import NoiseSpec
 from ..models import SQDRCNN
+from ..training.optim import OPTIMIZERS
 from .anchors import run_anchor
 from .bench_plan import Context
 from .measure import forward_backward, median_seconds, peak_bytes
@@ -34,7 +35,7 @@ def _steps_per_s(model: torch.nn.Module, batch: int, steps: int, repeats: int, d
     generator = torch.Generator().manual_seed(0)
     images = torch.rand(batch, 1, 28, 28, generator=generator).to(device)
     labels = torch.randint(0, 10, (batch,), generator=generator).to(device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
+    optimiser = OPTIMIZERS["adam"](model.parameters(), 1e-3, 0.0)      # as `qsnn train` builds it
 
     def run() -> None:
         for _ in range(steps):
@@ -88,7 +89,7 @@ def training_section(ctx: Context) -> dict[str, Any]:
                                 REFERENCE_NEEDS, batch, ctx.threads, p.anchor_timeout_s)
             anchors.append({"qubits": n, "blocks": b, "noisy": bool(noisy), **result})
     return {"model": "SQDR-CNN reupload", "T": p.cnn_T, "steps": p.train_steps,
-            "step": "forward + cross-entropy backward + Adam step", "engine": "torch",
+            "step": "forward + cross-entropy backward + Adam step (fused, as qsnn train)", "engine": "torch",
             "rows": rows, "anchors": anchors, "ratios": _ratios(rows, anchors)}
 
 

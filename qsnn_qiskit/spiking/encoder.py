@@ -6,6 +6,7 @@ from torch import nn
 
 from .._checks import check_int
 from .._inputs import as_dtype_of, check_images
+from ._conv import Conv3x3
 from .coding import phase_encode
 from .neurons import IFNeuron
 
@@ -24,7 +25,7 @@ class _TimeFlat(nn.Module):
 
 def _conv_block(c_in: int, c_out: int) -> list[nn.Module]:
     return [
-        _TimeFlat(nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out))),
+        _TimeFlat(nn.Sequential(Conv3x3(c_in, c_out), nn.BatchNorm2d(c_out))),
         IFNeuron(),
         _TimeFlat(nn.MaxPool2d(2, 2)),
     ]

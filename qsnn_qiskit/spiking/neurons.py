@@ -21,7 +21,7 @@ class IFNeuron(nn.Module):
     passes the surrogate gradient through the spike, so dm[t]/dv[t] = 1 - s[t] - v[t] * dS/dv.
 
     ``fused=True`` (default) runs the recurrence over T as one autograd function: a forward loop of
-    three out-of-graph tensor operations a step, and a backward loop of one ``addcmul`` a step, with
+    two out-of-graph tensor operations a step, and a backward loop of one ``addcmul`` a step, with
     dS/dv from snntorch's own arctan surrogate (its ``ATan.backward``) in one call over all steps.
     ``fused=False`` steps snntorch's ``Leaky`` through time (about 35 autograd nodes a step); both
     give the same spikes and gradients (tests/spiking/test_neurons.py).
@@ -60,26 +60,29 @@ class _FusedIF(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, currents: torch.Tensor, threshold: float, alpha: float) -> torch.Tensor:
-        # out= forms write floats in place: a comparison into a bool tensor, masked_fill and
-        # where each cost 5-30x an add on CPU
-        v, spikes = torch.empty_like(currents), torch.empty_like(currents)
-        mem = torch.zeros_like(currents[0])
-        for x_t, v_t, s_t in zip(currents.unbind(0), v.unbind(0), spikes.unbind(0)):
-            torch.add(mem, x_t, out=v_t)
-            torch.gt(v_t, threshold, out=s_t)
-            mem = torch.addcmul(v_t, v_t, s_t, value=-1.0)
-        ctx.save_for_backward(v, spikes)
+        # two out-of-graph operations a step, on the complement q[t] = 1 - s[t] (no spike):
+        # q[t] = (v[t] <= threshold), v[t+1] = x[t+1] + v[t] * q[t]; the spikes are 1 - q at the
+        # end, in one pass. The out= forms write floats in place: a comparison into a bool tensor,
+        # masked_fill and where each cost 5-30x an add on CPU
+        v, quiet = currents.clone(), torch.empty_like(currents)
+        vs, qs, xs = v.unbind(0), quiet.unbind(0), currents.unbind(0)
+        for t in range(len(vs)):
+            torch.le(vs[t], threshold, out=qs[t])
+            if t + 1 < len(vs):
+                torch.addcmul(xs[t + 1], vs[t], qs[t], out=vs[t + 1])
+        ctx.save_for_backward(v, quiet)
         ctx.threshold, ctx.alpha = threshold, alpha
-        return spikes
+        return 1.0 - quiet
 
     @staticmethod
     def backward(ctx: Any, grad_spikes: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:
-        v, spikes = ctx.saved_tensors
-        # dS/dv from snntorch's own arctan surrogate: its backward, called as autograd would
+        v, quiet = ctx.saved_tensors
+        # dS/dv from snntorch's own arctan surrogate: its backward, called as autograd would, with
+        # a 0-d upstream gradient of 1 (it broadcasts; a full tensor of ones costs two more passes)
         surrogate_ctx = SimpleNamespace(saved_tensors=(v - ctx.threshold,), alpha=ctx.alpha)
-        dsdv = surrogate.ATan.backward(surrogate_ctx, torch.ones_like(v))[0]
+        dsdv = surrogate.ATan.backward(surrogate_ctx, torch.ones((), dtype=v.dtype, device=v.device))[0]
         local = grad_spikes * dsdv                                      # dL/dv[t] through s[t]
-        carry = torch.addcmul(1.0 - spikes, v, dsdv, value=-1.0)        # dm[t]/dv[t]
+        carry = torch.addcmul(quiet, v, dsdv, value=-1.0)               # dm[t]/dv[t] = 1 - s - v dS/dv
         grad_v = torch.empty_like(v)
         grads, locals_, carries = grad_v.unbind(0), local.unbind(0), carry.unbind(0)
         grads[-1].copy_(locals_[-1])
