@@ -33,7 +33,7 @@ import torch
 from qiskit.quantum_info import SparsePauliOp
 
 from ._torch_circuit import GateOp, superop
-from ._torch_kernels import apply_dense, apply_local
+from ._torch_kernels import Columns, apply_dense, apply_local
 from ._torch_local import LocalOperators
 from ._torch_pauli import ZERO_STATE, ptm
 from ._torch_readout import Observables, ThroughLastLayer, observed
@@ -174,11 +174,12 @@ class Program:
 
         if step[0] == "monomial":
             _, src, val = step
-            return ("monomial", index(src), None if val is None else torch.as_tensor(val, dtype=sdtype, device=device))
+            gather = None if np.array_equal(src, np.arange(len(src))) else Columns(src, device)   # diagonal: no gather
+            return ("monomial", gather, None if val is None else torch.as_tensor(val, dtype=sdtype, device=device))
         if step[0] == "dense":
             _, sites, m, keep = step
             return ("dense", tuple(int(s) for s in sites), torch.as_tensor(m, dtype=sdtype, device=device),
-                    index(keep))
+                    None if keep is None else Columns(keep, device))
         return ("local", [int(p) for p in step[1]])
 
     @property
@@ -228,13 +229,14 @@ class Program:
             if tensors[0] == "local":
                 state = apply_local(state, tensors[1], local, self.d)
             elif tensors[0] == "monomial":
-                _, src, val = tensors
-                state = state[:, src] if val is None else state[:, src] * val
+                _, gather, val = tensors
+                state = state if gather is None else gather(state)
+                state = state if val is None else state * val
             else:
                 _, sites, m, keep = tensors
                 state = apply_dense(state, sites, m, self.d)
                 if keep is not None:
-                    state = state[:, keep]
+                    state = keep(state)
         if self._last is not None:
             return self._last(state, local, k["last"]).to(angles.dtype)
         return self._expectation(state, k).to(angles.dtype)
