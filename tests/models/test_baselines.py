@@ -64,6 +64,7 @@ def test_none_feeds_the_encoder_rates_to_the_head():
 
 
 def test_classical_model_forward_backward_reaches_the_stand_in():
+    torch.manual_seed(0)    # the encoder's initial weights and the images: not the tests run before
     model = SQDRCNN(n_qubits=2, blocks=1, ansatz="classical", n_classes=3, seed=0)
     assert model.quantum is None and model.core is model.stand_in
     with torch.no_grad():   # strong first-layer weights make spikes reach the last IF layer

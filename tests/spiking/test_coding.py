@@ -26,6 +26,20 @@ def test_one_period_decodes_to_the_scaled_input(K):
     assert torch.equal(spikes[K:], spikes[: 2])
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_spikes_are_the_digits_found_by_subtracting_each_weight_in_turn(dtype):
+    images = torch.rand(4, 1, 9, 9, generator=torch.Generator().manual_seed(3), dtype=dtype)
+    images[0, 0, 0, :4] = torch.tensor([0.0, 1.0, 0.5, 0.25], dtype=dtype)
+    residual, digits = images * REFERENCE_SCALE, []
+    for k in range(8):                                  # the reference code's loop
+        weight = 2.0 ** -(k + 1)
+        digits.append((residual >= weight).to(dtype))
+        residual = residual - weight * digits[-1]
+    spikes = phase_encode(images, T=11, K=8)
+    assert spikes.dtype == dtype
+    assert torch.equal(spikes, torch.stack([digits[t % 8] for t in range(11)]))
+
+
 def test_digits_of_a_known_value():
     # 0.8125 * 256/255 scaled back is 0.8125 = 0.1101 in binary.
     image = torch.full((1, 1, 1, 1), 0.8125 / REFERENCE_SCALE)
