@@ -52,17 +52,21 @@ def apply_dense(state: torch.Tensor, sites: tuple[int, ...], m: torch.Tensor, d:
 class Columns:
     """state -> state[:, src] for an injective ``src`` (a monomial stage's gather: one source per
     column, none twice; fewer columns where qubits are traced out), with a backward that copies
-    instead of accumulating: autograd's backward of indexing zero-fills and scatter-adds, about a
-    quarter of a noiseless step's time; here a permutation's gradient is a gather by its inverse,
-    and a selection's an ``index_copy`` into zeros."""
+    instead of accumulating: autograd's backward of indexing cannot know the index has no repeats,
+    so it zero-fills and scatter-adds; here a permutation's gradient is a gather by its inverse,
+    and a selection's an ``index_copy`` into zeros. The identity on a state of its width (a
+    diagonal stage, such as a CZ ring) gives the state back."""
 
     def __init__(self, src: np.ndarray, device: torch.device) -> None:
         src = np.asarray(src, dtype=np.int64)
         self.src = torch.as_tensor(src, device=device)
         # its inverse, if src permutes range(len(src)); used for states of that width
         self.inverse = torch.as_tensor(np.argsort(src), device=device) if _is_permutation(src) else None
+        self.identity = bool(np.array_equal(src, np.arange(len(src))))
 
     def __call__(self, state: torch.Tensor) -> torch.Tensor:
+        if self.identity and state.shape[1] == len(self.src):
+            return state
         return _GatherColumns.apply(state, self)
 
 

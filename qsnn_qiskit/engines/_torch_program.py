@@ -174,8 +174,8 @@ class Program:
 
         if step[0] == "monomial":
             _, src, val = step
-            gather = None if np.array_equal(src, np.arange(len(src))) else Columns(src, device)   # diagonal: no gather
-            return ("monomial", gather, None if val is None else torch.as_tensor(val, dtype=sdtype, device=device))
+            return ("monomial", Columns(src, device),
+                    None if val is None else torch.as_tensor(val, dtype=sdtype, device=device))
         if step[0] == "dense":
             _, sites, m, keep = step
             return ("dense", tuple(int(s) for s in sites), torch.as_tensor(m, dtype=sdtype, device=device),
@@ -230,7 +230,7 @@ class Program:
                 state = apply_local(state, tensors[1], local, self.d)
             elif tensors[0] == "monomial":
                 _, gather, val = tensors
-                state = state if gather is None else gather(state)
+                state = gather(state)
                 state = state if val is None else state * val
             else:
                 _, sites, m, keep = tensors

@@ -8,7 +8,8 @@ from qsnn_qiskit.engines._torch_kernels import Columns
 
 @pytest.mark.parametrize("width, src", [
     (8, [3, 0, 7, 1, 6, 2, 5, 4]),      # a permutation: backward gathers by its inverse
-    (16, [0, 1, 2, 3]),                 # a selection that looks like a permutation of its own length
+    (16, [0, 1, 2, 3]),                 # a selection that looks like the identity of its own length
+    (6, [0, 1, 2, 3, 4, 5]),            # the identity: the state itself
     (16, [9, 2, 15, 4, 0]),             # a selection (qubits traced out)
 ])
 @pytest.mark.parametrize("dtype", [torch.float64, torch.complex128])
