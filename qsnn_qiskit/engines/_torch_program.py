@@ -169,9 +169,6 @@ class Program:
 
     @staticmethod
     def _step_tensors(step: tuple, device: torch.device, sdtype: torch.dtype) -> tuple:
-        def index(a):
-            return None if a is None else torch.as_tensor(a, device=device)
-
         if step[0] == "monomial":
             _, src, val = step
             return ("monomial", Columns(src, device),

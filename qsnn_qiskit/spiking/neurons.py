@@ -61,15 +61,15 @@ class _FusedIF(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, currents: torch.Tensor, threshold: float, alpha: float) -> torch.Tensor:
         # two out-of-graph operations a step, on the complement q[t] = 1 - s[t] (no spike):
-        # q[t] = (v[t] <= threshold), v[t+1] = x[t+1] + v[t] * q[t]; the spikes are 1 - q at the
-        # end, in one pass. The out= forms write floats in place: a comparison into a bool tensor,
-        # masked_fill and where each cost 5-30x an add on CPU
+        # q[t] = (v[t] <= threshold), v[t+1] = x[t+1] + v[t] * q[t], in place on a copy of the
+        # currents; the spikes are 1 - q at the end, in one pass. The out= form writes floats in
+        # place: a comparison into a bool tensor, masked_fill and where each cost 5-30x an add on CPU
         v, quiet = currents.clone(), torch.empty_like(currents)
-        vs, qs, xs = v.unbind(0), quiet.unbind(0), currents.unbind(0)
+        vs, qs = v.unbind(0), quiet.unbind(0)
         for t in range(len(vs)):
             torch.le(vs[t], threshold, out=qs[t])
             if t + 1 < len(vs):
-                torch.addcmul(xs[t + 1], vs[t], qs[t], out=vs[t + 1])
+                vs[t + 1].addcmul_(vs[t], qs[t])
         ctx.save_for_backward(v, quiet)
         ctx.threshold, ctx.alpha = threshold, alpha
         return 1.0 - quiet
