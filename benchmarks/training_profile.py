@@ -49,10 +49,12 @@ def _ms(call: Callable[[], object], repeats: int) -> float:
     return min(runs)
 
 
-def _stage_name(module: torch.nn.Module) -> str:
-    inner = getattr(module, "module", module)
-    parts = list(inner) if isinstance(inner, torch.nn.Sequential) else [inner]
-    return " + ".join(type(p).__name__ for p in parts)
+def _stage_name(modules: tuple[torch.nn.Module, ...]) -> str:
+    names = []
+    for module in modules:
+        inner = getattr(module, "module", module)
+        names += [type(p).__name__ for p in (inner if isinstance(inner, torch.nn.Sequential) else [inner])]
+    return " + ".join(names) + (" (fused)" if len(modules) > 1 else "")
 
 
 def _stages(model: SQDRCNN, images: torch.Tensor, repeats: int) -> list[dict]:
@@ -61,13 +63,13 @@ def _stages(model: SQDRCNN, images: torch.Tensor, repeats: int) -> list[dict]:
     rows = [{"stage": "phase coding (no gradient)", "forward_ms": _ms(lambda: phase_encode(images, enc.T, enc.K),
                                                                        repeats), "backward_ms": 0.0}]
     h = phase_encode(images, enc.T, enc.K)
-    for i, module in enumerate(enc.features):
+    for i, (modules, step) in enumerate(enc.features.steps()):      # as the encoder's forward runs them
         x = h.detach().requires_grad_(i > 0)           # the images need no gradient; later stages do
-        out = module(x)
+        out = step(x)
         upstream = torch.randn_like(out)
-        forward = _ms(lambda: module(x), repeats)
-        both = _ms(lambda: module(x).backward(upstream), repeats)
-        rows.append({"stage": f"{i}: {_stage_name(module)}", "forward_ms": forward,
+        forward = _ms(lambda: step(x), repeats)
+        both = _ms(lambda: step(x).backward(upstream), repeats)
+        rows.append({"stage": f"{i}: {_stage_name(modules)}", "forward_ms": forward,
                      "backward_ms": max(both - forward, 0.0)})
         h = out.detach()
     rates = h.mean(0).requires_grad_()

@@ -1,6 +1,8 @@
 """The spiking convolutional encoder of SQDR-CNN: phase-coded images -> spike rates for the PQC."""
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import nn
 
@@ -23,6 +25,37 @@ class _TimeFlat(nn.Module):
         return out.unflatten(0, x.shape[:2])
 
 
+class _Stages(nn.Sequential):
+    """``nn.Sequential`` over (T, batch, ...) tensors, except that an `IFNeuron` followed by a 2x2
+    max pool runs as one step, ``IFNeuron.max_pooled``: the same spikes and gradients, without the
+    full-size spike tensor (the pool's input is 0 or 1). The modules, and so the state-dict keys,
+    are those of the plain sequence."""
+
+    def steps(self) -> list[tuple[tuple[nn.Module, ...], Callable[[torch.Tensor], torch.Tensor]]]:
+        """What forward runs, in order: (the modules a step stands for, the step)."""
+        modules, out = list(self), []
+        i = 0
+        while i < len(modules):
+            if isinstance(modules[i], IFNeuron) and i + 1 < len(modules) and _is_max_pool_2x2(modules[i + 1]):
+                out.append(((modules[i], modules[i + 1]), modules[i].max_pooled))
+                i += 2
+            else:
+                out.append(((modules[i],), modules[i]))
+                i += 1
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for _, step in self.steps():
+            x = step(x)
+        return x
+
+
+def _is_max_pool_2x2(module: nn.Module) -> bool:
+    pool = module.module if isinstance(module, _TimeFlat) else None
+    return isinstance(pool, nn.MaxPool2d) and not pool.return_indices and (
+        pool.kernel_size, pool.stride, pool.padding, pool.dilation, pool.ceil_mode) == (2, 2, 0, 1, False)
+
+
 def _conv_block(c_in: int, c_out: int) -> list[nn.Module]:
     return [
         _TimeFlat(nn.Sequential(Conv3x3(c_in, c_out), nn.BatchNorm2d(c_out))),
@@ -36,7 +69,7 @@ class SpikingConvEncoder(nn.Module):
     Linear(8c -> n_features), IF; the output is the spike rate over T steps.
 
     Conv, BatchNorm and pooling run once on the flattened (T * batch) tensor; only the IF neurons
-    step through time.
+    step through time, each with the max pool after it (`_Stages`).
 
     forward: images (batch, in_channels, H, W) in [0, 1], any float dtype (computed in the
     encoder's own) -> rates (batch, n_features) in [0, 1], each a multiple of 1/T.
@@ -49,7 +82,7 @@ class SpikingConvEncoder(nn.Module):
             check_int(name, value, minimum)
         self.in_channels, self.n_features, self.T, self.K = in_channels, n_features, T, K
         c = in_channels
-        self.features = nn.Sequential(
+        self.features = _Stages(
             *_conv_block(c, 2 * c), *_conv_block(2 * c, 4 * c), *_conv_block(4 * c, 8 * c),
             _TimeFlat(nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8 * c, n_features))),
             IFNeuron(),

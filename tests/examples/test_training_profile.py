@@ -26,7 +26,8 @@ def test_profile_times_every_stage_and_batch_and_writes_its_report(profile, tmp_
     result = json.loads((tmp_path / "profile.json").read_text())
     names = [s["stage"] for s in result["stages"]]
     assert names[0].startswith("phase coding") and names[-1] == "quantum layer"
-    assert len(names) == 2 + 11                  # 3 x (conv + BN, IF, pool), pool + Linear, IF
+    assert len(names) == 2 + 8                   # 3 x (conv + BN, IF + pool fused), pool + Linear, IF
+    assert names[2] == "1: IFNeuron + MaxPool2d (fused)"
     assert all(s["forward_ms"] > 0 and s["backward_ms"] >= 0 for s in result["stages"])
     assert [b["batch"] for b in result["batches"]] == [1, 3]
     assert all(b["images_per_s"] == pytest.approx(b["batch"] / b["step_ms"] * 1e3) for b in result["batches"])

@@ -1,10 +1,12 @@
 """SQDR-CNN: the paper's parameter counts, forward and backward, encoder structure, input checks."""
+import copy
+
 import pytest
 import torch
 
 from qsnn_qiskit import SQDRCNN
 from qsnn_qiskit.models import build_model, count_trainable
-from qsnn_qiskit.spiking import SpikingConvEncoder
+from qsnn_qiskit.spiking import SpikingConvEncoder, phase_encode
 
 
 @pytest.mark.parametrize("qubits,blocks,expected", [(9, 2, 803), (9, 4, 857), (18, 2, 1190), (18, 4, 1298)])
@@ -37,6 +39,32 @@ def test_forward_backward_reaches_every_parameter():
     assert model.head.weight.grad.abs().sum() > 0
     assert model.encoder.features[0].module[0].weight.grad is not None
 
+
+
+def test_encoder_fusing_each_neuron_with_its_pool_matches_the_plain_module_sequence():
+    """The encoder runs each IF neuron and the 2x2 max pool after it as one step; the same modules
+    run one by one (nn.Sequential) give the same rates, parameter gradients and BatchNorm statistics."""
+    torch.manual_seed(0)
+    fused = SpikingConvEncoder(n_features=6, T=6, K=4)
+    with torch.no_grad():                                   # spikes in every block, so every pool routes
+        for m in fused.modules():
+            if isinstance(m, torch.nn.Conv2d):
+                m.weight.abs_().mul_(2.0)
+    plain = copy.deepcopy(fused)
+    images = torch.rand(3, 1, 15, 13)                      # odd sizes: the pools drop an edge
+    rates = fused(images)
+    spikes = phase_encode(images, plain.T, plain.K)
+    expected = torch.nn.Sequential.forward(plain.features, spikes).mean(0)
+    upstream = torch.randn_like(rates)
+    (rates * upstream).sum().backward()
+    (expected * upstream).sum().backward()
+    assert torch.equal(rates, expected) and 0 < rates.mean() < 1
+    for (name, p), q in zip(fused.named_parameters(), plain.parameters()):
+        assert p.grad.abs().sum() > 0 and torch.allclose(p.grad, q.grad, rtol=1e-5, atol=1e-7), name
+    for (name, b), c in zip(fused.named_buffers(), plain.buffers()):
+        assert torch.equal(b, c), name
+    # the keys of the plain sequence, so checkpoints from before the fusion load
+    assert {"features.1.lif.threshold", "features.3.module.0.weight", "features.9.module.2.bias"} <= set(fused.state_dict())
 
 def test_relu_logits_option_clips_negative_scores():
     model = SQDRCNN(n_qubits=2, blocks=1, n_classes=4, engine="aer", seed=0, relu_logits=True)

@@ -101,3 +101,48 @@ def test_fused_backward_matches_the_recurrence_differentiated_by_autograd():
 def test_a_threshold_that_is_not_positive_is_refused(bad):
     with pytest.raises(ValueError, match=r"threshold must be a number > 0.*got"):
         IFNeuron(threshold=bad)
+
+
+def _window_cases(spikes):
+    """How many 2x2 windows of spikes (T, N, C, H, W) have their first spike at position 0..3 (row
+    major), and how many none: (5,)."""
+    h, w = spikes.shape[3] // 2, spikes.shape[4] // 2
+    windows = spikes[..., :2 * h, :2 * w].unflatten(4, (w, 2)).unflatten(3, (h, 2)).transpose(4, 5)
+    windows = windows.flatten(-2)                                        # (..., h, w, 4) row major
+    fired = windows.amax(-1) > 0
+    first = torch.where(fired, windows.argmax(-1), torch.full_like(fired, 4, dtype=torch.long))
+    return torch.bincount(first.flatten(), minlength=5)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("size", [(8, 6), (7, 5), (2, 3)])
+@pytest.mark.parametrize("threshold,alpha", [(1.0, 2.0), (0.5, 4.0)])
+def test_max_pooled_matches_snntorch_leaky_then_max_pool2d(dtype, size, threshold, alpha):
+    g = torch.Generator().manual_seed(11)
+    currents = torch.rand(10, 5, 3, *size, generator=g, dtype=dtype) * 1.2 * threshold - 0.4 * threshold
+    upstream = torch.randn(10, 5, 3, size[0] // 2, size[1] // 2, generator=g, dtype=dtype)
+    pool = torch.nn.MaxPool2d(2, 2)
+
+    def pooled_and_grad(run):
+        x = currents.clone().requires_grad_(True)
+        out = run(x)
+        (out * upstream).sum().backward()
+        return out.detach(), x.grad
+
+    fused, fused_grad = pooled_and_grad(IFNeuron(threshold, alpha).max_pooled)
+    # snntorch's Leaky stepped through time, then torch's own max pool with its gradient routing
+    leaky_neuron = IFNeuron(threshold, alpha, fused=False)
+    leaky, leaky_grad = pooled_and_grad(lambda x: pool(leaky_neuron(x).flatten(0, 1)).unflatten(0, x.shape[:2]))
+    assert fused.dtype == dtype and fused.shape == leaky.shape and torch.equal(fused, leaky.to(dtype))
+    assert torch.allclose(fused_grad, leaky_grad.to(dtype), rtol=1e-5, atol=1e-6)
+    if size[0] % 2:
+        assert fused_grad[..., -1, :].abs().max() == 0                  # a dropped row feeds nothing
+    # every routing case is exercised: first spike at each window position, and silent windows
+    assert (_window_cases(leaky_neuron(currents)) > 0).all()
+
+
+def test_max_pooled_refuses_what_is_not_a_batch_of_images_in_time():
+    neuron = IFNeuron()
+    for shape in [(10, 4, 6, 6), (10, 2, 1, 1, 6)]:
+        with pytest.raises(ValueError, match=r"max_pooled needs currents \(T, batch, C, H, W\).*got"):
+            neuron.max_pooled(torch.zeros(shape))
