@@ -77,11 +77,12 @@ def _integrate(v: torch.Tensor, threshold: float) -> torch.Tensor:
     the no-spike complement q[t] = 1 - s[t] = (v[t] <= threshold), shape (T, ...)."""
     # two operations a step: q[t] = (v[t] <= threshold), v[t+1] = x[t+1] + v[t] * q[t]. The out=
     # form writes floats in place: a comparison into a bool tensor, masked_fill and where each
-    # cost 5-30x an add on CPU
-    quiet = torch.empty_like(v)
+    # cost 5-30x an add on CPU. The threshold is a 0-d tensor of v's dtype: a Python number is
+    # wrapped and converted at every call, which nearly doubles a step's comparison on CPU
+    quiet, limit = torch.empty_like(v), torch.full((), threshold, dtype=v.dtype, device=v.device)
     vs, qs = v.unbind(0), quiet.unbind(0)
     for t in range(len(vs)):
-        torch.le(vs[t], threshold, out=qs[t])
+        torch.le(vs[t], limit, out=qs[t])
         if t + 1 < len(vs):
             vs[t + 1].addcmul_(vs[t], qs[t])
     return quiet
