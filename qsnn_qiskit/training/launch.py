@@ -12,9 +12,10 @@ from . import distributed
 
 #: threads per process when --threads is not given: None, torch's own default (one per core),
 #: measured fastest by benchmarks/training_speed.py (benchmarks/results/training_speed.md: 2 threads
-#: beat 1 by 36% at batch 16 and 52% at batch 64 on a quiet 2-core machine, and 2 processes of one
-#: thread lost to both at either batch: each pays a step's fixed cost on half the batch, and their
-#: collectives). On cores another job shares, 1 thread is several times faster than 2.
+#: beat 1 by 9% at batch 16 and 42% at batch 64 on a quiet 2-core AMD EPYC (36% and 52% on a
+#: 2-core Intel Xeon), and 2 processes of one thread lost to both at either batch: each pays a
+#: step's fixed cost on half the batch, and their collectives). On cores another job shares, 1
+#: thread is several times faster than 2.
 DEFAULT_THREADS: int | None = None
 #: processes when --processes is not given (same benchmark).
 DEFAULT_PROCESSES = 1
